@@ -1,0 +1,227 @@
+"""Opening the catalog: one writer at a time, short holds, retries with back-off.
+
+DuckDB lets one process write a database file, and a reader cannot open it while a
+writer holds it (nor the other way round). So every connection is short-lived: it
+attaches the catalog, does one job, and closes; whoever finds it busy retries with
+jittered exponential back-off up to the configured wait, then reports who holds it.
+Every connection is an in-memory database with the catalog attached as `lake`, plus
+TEMP views and macros from sql/, so readers and writers see the same SQL surface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from ..errors import LakeBusyError, NotALakeError, SchemaVersionError
+from ..layout import LakeLayout
+from ..schema import CADENCE_SCHEMA
+from ..sqlfiles import load_sql
+
+SCHEMA_VERSION = 1
+_LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked", "resource temporarily unavailable")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in _LOCK_MARKERS)
+
+
+class Catalog:
+    """Access to <lake>/catalog.duckdb for one process."""
+
+    def __init__(self, layout: LakeLayout, *, wait_s: float = 30.0, threads: int | None = None,
+                 memory_limit: str | None = None) -> None:
+        self.layout = layout
+        self.wait_s = wait_s
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    # -- existence ---------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self.layout.catalog.is_file()
+
+    def require(self) -> None:
+        root = self.layout.root
+        if not root.exists():
+            raise NotALakeError(f"lake {root} does not exist",
+                                hint="run 'larun-lake import PATH' to create it, or pass --lake")
+        if not self.exists():
+            raise NotALakeError(f"{root} is not a lake (no {self.layout.catalog.name})",
+                                hint="pass the folder that 'larun-lake import' created, or create one with import")
+
+    def create_if_missing(self) -> None:
+        """Create the lake folder and an empty catalog (used by import and harvest)."""
+        if self.exists():
+            return
+        root = self.layout.root
+        if root.exists() and not root.is_dir():
+            raise NotALakeError(f"lake path {root} is a file", hint="pass a folder with --lake")
+        root.mkdir(parents=True, exist_ok=True)
+        with self.write("create") as con:
+            con.execute("SELECT 1")  # schema is applied on attach
+
+    # -- connections -------------------------------------------------------------------------
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        config = {}
+        if self.threads:
+            config["threads"] = self.threads
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        deadline = time.monotonic() + self.wait_s
+        delay = 0.01
+        path = str(self.layout.catalog).replace("'", "''")
+        mode = " (READ_ONLY)" if read_only else ""
+        while True:
+            con = duckdb.connect(":memory:", config=config)
+            try:
+                con.execute(f"ATTACH '{path}' AS lake{mode}")
+                con.execute("USE lake")
+                return con
+            except (duckdb.IOException, duckdb.Error) as exc:
+                con.close()
+                if not _is_lock_error(exc):
+                    raise NotALakeError(f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
+                                        hint="run 'larun-lake verify' or restore the catalog") from exc
+                if time.monotonic() + delay > deadline:
+                    raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    def _busy_message(self, exc: Exception) -> str:
+        holder = ""
+        try:
+            info = json.loads(self.layout.writer_info.read_text())
+            holder = f"{info.get('command', 'a writer')}, pid {info.get('pid')}"
+        except (OSError, ValueError):
+            text = str(exc)
+            marker = "PID "
+            if marker in text:
+                holder = "pid " + text.split(marker, 1)[1].split(")")[0].split()[0]
+        return f"lake busy: {holder or 'another process holds the catalog'}"
+
+    @contextmanager
+    def read(self, *, sandbox: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection with the SQL surface; file access outside the lake's data is off."""
+        self.require()
+        con = self._connect(read_only=True)
+        try:
+            self._check_version(con)
+            self._install_surface(con)
+            if sandbox:
+                self._sandbox(con)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self, command: str) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction; committed on success, rolled back on error."""
+        con = self._connect(read_only=False)
+        info_written = False
+        try:
+            self._migrate(con)
+            self._write_info(command)
+            info_written = True
+            self._install_surface(con)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            if info_written:
+                self.layout.writer_info.unlink(missing_ok=True)
+            con.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def _check_version(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchone()
+        except duckdb.CatalogException as exc:
+            raise NotALakeError(f"{self.layout.root} has a catalog without LARUN Lake tables",
+                                hint="point --lake at a LARUN Lake folder") from exc
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"lake {self.layout.root} has catalog schema version {version}, "
+                f"this LARUN Lake understands up to {SCHEMA_VERSION}",
+                hint="upgrade larun-lake",
+            )
+
+    def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        has_meta = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = 'lake_meta'"
+        ).fetchone()[0]
+        if has_meta:
+            self._check_version(con)
+            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchone()
+            if row and int(row[0]) == SCHEMA_VERSION:
+                return
+        con.execute("BEGIN TRANSACTION")
+        con.execute(load_sql("schema.sql"))
+        _load_quality_tables(con)
+        con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('created_at', ?)", [now().isoformat()])
+        con.execute("COMMIT")
+
+    def _install_surface(self, con: duckdb.DuckDBPyConnection) -> None:
+        files = [str(self.layout.abspath(p)) for (p,) in con.execute(
+            "SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()]
+        if files:
+            con.execute("SET VARIABLE cadence_files = ?", [files])
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW cadence_rows AS SELECT * FROM read_parquet("
+                "getvariable('cadence_files'), hive_partitioning = true, "
+                "hive_types = {'mission': VARCHAR, 'author': VARCHAR, 'period': VARCHAR})"
+            )
+        else:
+            empty = CADENCE_SCHEMA.empty_table()
+            for name in ("mission", "author", "period"):
+                empty = empty.append_column(name, pa.array([], pa.string()))
+            con.register("cadence_rows_empty", empty)
+            con.execute("CREATE OR REPLACE TEMP VIEW cadence_rows AS SELECT * FROM cadence_rows_empty")
+        con.execute(load_sql("views.sql"))
+        con.execute(load_sql("macros.sql"))
+
+    def _sandbox(self, con: duckdb.DuckDBPyConnection) -> None:
+        allowed = [str(self.layout.root / d) + os.sep for d in ("cadences", "tic", "_history")]
+        con.execute("SET allowed_directories = ?", [allowed])
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+
+    def _write_info(self, command: str) -> None:
+        info = {"command": command, "pid": os.getpid(), "since": now().isoformat()}
+        tmp = self.layout.writer_info.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        os.replace(tmp, self.layout.writer_info)
+
+
+def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from ..quality import bit_rows, mask_rows  # imports lightkurve: only when a catalog is created
+
+    con.execute("DELETE FROM lake.quality_bits")
+    con.execute("DELETE FROM lake.quality_masks")
+    con.executemany("INSERT INTO lake.quality_bits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [list(vars(r).values()) for r in bit_rows()])
+    con.executemany("INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)",
+                    [list(vars(r).values()) for r in mask_rows()])
+
+
+def resolve_lake(path: str | Path) -> LakeLayout:
+    return LakeLayout(Path(path).expanduser().resolve())

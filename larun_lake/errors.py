@@ -1,0 +1,81 @@
+"""Every domain error LARUN Lake raises, with the exit code the CLI maps it to.
+
+Messages are one line that names the input and says what to do next; `transient`
+says whether retrying the same operation later can help.
+"""
+
+from __future__ import annotations
+
+# Exit codes (the contract's decision 15).
+EXIT_OK = 0
+EXIT_PARTIAL = 1
+EXIT_USAGE = 2
+EXIT_LAKE = 3
+EXIT_MAST = 4
+EXIT_INTERRUPTED = 130
+
+
+class LarunLakeError(Exception):
+    """Root of every error LARUN Lake raises on purpose."""
+
+    exit_code = EXIT_LAKE
+    transient = False
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(LarunLakeError):
+    """The caller asked for something malformed: bad option, bad id, bad query."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotALakeError(LarunLakeError):
+    """The path given as a lake does not exist or holds no catalog."""
+
+
+class SchemaVersionError(LarunLakeError):
+    """The catalog was written by a newer LARUN Lake."""
+
+
+class LakeBusyError(LarunLakeError):
+    """Another process holds the catalog longer than we were willing to wait."""
+
+    transient = True
+
+
+class ReadOnlyViolation(UsageError):
+    """A statement given to the read-only SQL surface would change the lake."""
+
+
+class QueryError(UsageError):
+    """DuckDB rejected a user's query (syntax, unknown column, ...)."""
+
+
+class ProductError(LarunLakeError):
+    """A single input file or product could not be ingested.
+
+    `state` is the products state it leads to: 'quarantined' (terminal content
+    problem), 'skipped' (a recognised file that is not a light curve) or
+    'failed' (transient: I/O, network, lock).
+    """
+
+    def __init__(self, path: str, reason: str, *, state: str = "quarantined") -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.state = state
+        self.transient = state == "failed"
+
+
+class MastUnavailableError(LarunLakeError):
+    """MAST (or the configured MAST-compatible server) could not be reached."""
+
+    exit_code = EXIT_MAST
+    transient = True

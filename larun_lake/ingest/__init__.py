@@ -1,0 +1,1 @@
+"""FITS files into the lake: convert each file (pure), then commit batches atomically."""

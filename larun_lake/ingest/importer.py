@@ -1,0 +1,173 @@
+"""Run an ingest: find files, convert them in parallel, commit in short batches.
+
+The catalog is held only while a batch commits (a fraction of a second), so that
+`larun-lake sql` and other readers get in between batches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..catalog import Catalog
+from ..catalog import products as product_rows
+from ..catalog import runs, versions
+from ..errors import UsageError
+from ..lake import files
+from .commit import BatchCommitter, BatchOutcome
+from .convert import Converted, InputFile, convert
+
+FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
+BATCH_FILES = 64
+BATCH_SECONDS = 5.0
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    n_files: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    cadences: int = 0
+    bytes_read: int = 0
+    seconds: float = 0.0
+    interrupted: bool = False
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.quarantined or self.interrupted)
+
+    def add(self, batch: BatchOutcome) -> None:
+        for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined", "cadences"):
+            setattr(self, name, getattr(self, name) + getattr(batch, name))
+        self.problems.extend(batch.problems)
+
+    def counts(self) -> dict[str, int]:
+        return {"n_files": self.n_files, "n_ingested": self.ingested, "n_unchanged": self.unchanged,
+                "n_superseded": self.superseded, "n_skipped": self.skipped, "n_failed": self.failed,
+                "n_quarantined": self.quarantined, "n_cadences": self.cadences, "bytes_read": self.bytes_read}
+
+
+def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files given by name are taken as they are; folders are searched for FITS files."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES)))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise UsageError(f"{raw}: no such file or folder", hint="check the path")
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        key = p.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(p)
+    return unique
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
+
+
+class Ingestor:
+    """Ingest files into one lake under one run id."""
+
+    def __init__(self, catalog: Catalog, run_id: str, *, workers: int = 0,
+                 progress: ProgressFn | None = None) -> None:
+        self.catalog = catalog
+        self.layout = catalog.layout
+        self.run_id = run_id
+        self.workers = workers or default_workers()
+        self.progress = progress
+        self.stage_dir = self.layout.staging / run_id
+
+    def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
+        start = time.monotonic()
+        with self.catalog.read(sandbox=False) as con:
+            known = frozenset(versions.known_shas(con))
+        files.make_dirs(self.stage_dir)
+        try:
+            with ThreadPoolExecutor(self.workers) as pool:
+                for batch in self._batches(pool.map(lambda it: convert(it, known), items)):
+                    report.add(self.commit(batch))
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            files.remove_tree(self.stage_dir)
+            report.seconds += time.monotonic() - start
+        return report
+
+    def _batches(self, results: Iterator[Converted]) -> Iterator[list[Converted]]:
+        batch: list[Converted] = []
+        started = time.monotonic()
+        done_files = done_bytes = 0
+        for result in results:
+            batch.append(result)
+            done_files += 1
+            done_bytes += result.size_bytes
+            if self.progress:
+                self.progress(done_files, done_bytes)
+            if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
+                yield batch
+                batch, started = [], time.monotonic()
+        if batch:
+            yield batch
+
+    def commit(self, batch: list[Converted]) -> BatchOutcome:
+        committer = BatchCommitter(None, self.layout, self.run_id, self.stage_dir)  # type: ignore[arg-type]
+        try:
+            with self.catalog.write(f"import run {self.run_id}") as con:
+                committer.con = con
+                outcome = committer.commit(batch)
+        except BaseException:
+            for path in committer.published:  # never registered: remove what was moved in
+                files.remove(path)
+            raise
+        for path in committer.obsolete:  # replaced by files registered in the commit
+            files.remove(path)
+        return outcome
+
+
+def import_paths(catalog: Catalog, paths: list[str], *, command: str = "import", workers: int = 0,
+                 progress_factory: Callable[[int], ProgressFn] | None = None,
+                 parameters: dict | None = None) -> IngestReport:
+    """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
+    found = discover(paths)
+    catalog.create_if_missing()
+    run_id = runs.new_run_id()
+    items = [InputFile(p, product_rows.file_uri(p)) for p in found]
+    report = IngestReport(run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
+    with catalog.write(command) as con:
+        runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
+    ingestor = Ingestor(catalog, run_id, workers=workers,
+                        progress=progress_factory(len(items)) if progress_factory else None)
+    try:
+        ingestor.run(items, report)
+    finally:
+        status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
+        with catalog.write(command) as con:
+            runs.finish_run(con, run_id, status, report.counts())
+    return report
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

@@ -1,0 +1,1 @@
+"""The Parquet side of the lake: writing data files atomically and verifying them."""

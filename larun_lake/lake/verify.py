@@ -1,0 +1,100 @@
+"""`larun-lake verify`: check the catalog against the files, and repair what is safe to repair.
+
+Safe repairs: delete unregistered (orphan) data files and staging left by dead runs,
+mark runs whose process died as interrupted. Missing or altered data files are
+reported; with `forget_missing` their light curves are dropped from the catalog and
+their products marked failed, so that the next import or harvest fetches them again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pyarrow.parquet as pq
+
+from ..catalog import Catalog
+from ..catalog.db import now
+from ..layout import CADENCES, HISTORY, TIC
+from . import files
+
+
+@dataclass
+class VerifyReport:
+    checked_files: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)  # checksum or row-count mismatch
+    orphans_removed: list[str] = field(default_factory=list)
+    staging_removed: list[str] = field(default_factory=list)
+    runs_marked_interrupted: list[str] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.corrupt or (self.missing and not self.forgotten))
+
+    @property
+    def repairs(self) -> list[str]:
+        return ([f"removed orphan {p}" for p in self.orphans_removed]
+                + [f"removed staging {p}" for p in self.staging_removed]
+                + [f"marked run {r} interrupted" for r in self.runs_marked_interrupted]
+                + [f"forgot missing {p}" for p in self.forgotten])
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missing: bool = False) -> VerifyReport:
+    catalog.require()
+    layout = catalog.layout
+    report = VerifyReport()
+    with catalog.write("verify") as con:
+        registered = dict(con.execute("SELECT path, sha256 FROM lake.data_files").fetchall())
+        rows = dict(con.execute("SELECT path, n_rows FROM lake.data_files").fetchall())
+        for rel, sha in registered.items():
+            report.checked_files += 1
+            path = layout.abspath(rel)
+            if not files.exists(path):
+                report.missing.append(rel)
+                continue
+            if check_checksums and files.sha256_of(path) != sha:
+                report.corrupt.append(rel)
+            elif pq.ParquetFile(str(path)).metadata.num_rows != rows[rel]:
+                report.corrupt.append(rel)
+        for area in (CADENCES, HISTORY, TIC):
+            for path in files.list_files(layout.root / area):
+                rel = path.relative_to(layout.root).as_posix()
+                if rel not in registered:
+                    files.remove(path)
+                    report.orphans_removed.append(rel)
+        live_runs = {r for (r, pid) in con.execute(
+            "SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall() if _alive(pid)}
+        for (run_id,) in con.execute("SELECT run_id FROM lake.runs WHERE status = 'running'").fetchall():
+            if run_id not in live_runs:
+                con.execute("UPDATE lake.runs SET status = 'interrupted', ended_at = ? WHERE run_id = ?",
+                            [now(), run_id])
+                report.runs_marked_interrupted.append(run_id)
+        if layout.staging.is_dir():
+            for entry in sorted(layout.staging.iterdir()):
+                if entry.name not in live_runs:
+                    files.remove_tree(entry) if entry.is_dir() else files.remove(entry)
+                    report.staging_removed.append(entry.name)
+        if forget_missing and report.missing:
+            for rel in report.missing:
+                con.execute(
+                    "UPDATE lake.products SET state = 'failed', last_error = 'data file missing: fetch again', "
+                    "updated_at = ? WHERE sha256 IN (SELECT file_sha256 FROM lake.lightcurve_versions "
+                    "WHERE data_file = ?)", [now(), rel])
+                con.execute("DELETE FROM lake.lightcurve_versions WHERE data_file = ?", [rel])
+                con.execute("DELETE FROM lake.data_files WHERE path = ?", [rel])
+                report.forgotten.append(rel)
+    return report

@@ -1,0 +1,119 @@
+"""Write cadence tables as Parquet: canonical schema, whole light curves per row group.
+
+Rows are sorted by target and light curve (cadences keep the file's time order), and
+each row group holds whole light curves, so DuckDB's row-group statistics on
+target_id skip what a query does not need. Floats use BYTE_STREAM_SPLIT + zstd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..readers.lightcurve import LightCurveData
+from ..schema import CADENCE_COLUMNS, CADENCE_SCHEMA, DICTIONARY_COLUMNS, FLOAT_COLUMNS
+from . import files
+
+ROW_GROUP_MIN_ROWS = 16_000  # close a row group once it holds this many rows (one SPOC sector)
+FILE_MAX_ROWS = 2_000_000  # start another file past this (about 100 two-minute sectors)
+COMPRESSION_LEVEL = 3
+
+_PARQUET_OPTIONS = dict(
+    compression="zstd",
+    compression_level=COMPRESSION_LEVEL,
+    use_dictionary=DICTIONARY_COLUMNS,
+    column_encoding={name: "BYTE_STREAM_SPLIT" for name in FLOAT_COLUMNS},
+    write_statistics=True,
+    write_page_index=True,
+)
+
+
+def lightcurve_table(lc: LightCurveData) -> pa.Table:
+    """One light curve's cadences as an Arrow table in the canonical schema."""
+    n = lc.n_rows
+    arrays = []
+    for name, dtype in CADENCE_COLUMNS:
+        if name == "lc_id":
+            arrays.append(pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([lc.lc_id])))
+        elif name == "target_id":
+            arrays.append(pa.array(np.full(n, lc.meta["target_id"], dtype=np.int64)))
+        elif name in lc.columns:
+            arrays.append(pa.array(lc.columns[name], type=dtype))
+        else:
+            arrays.append(pa.nulls(n, type=dtype))
+    return pa.Table.from_arrays(arrays, schema=CADENCE_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one light curve's rows sit in a written file (key: lc_id, or the version sha in history)."""
+
+    key: str
+    row_offset: int
+    row_count: int
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    staged: Path
+    n_rows: int
+    placements: list[Placement]
+
+
+def split_for_files(tables: list[tuple[tuple, str, pa.Table]]) -> list[list[tuple[str, pa.Table]]]:
+    """Sort (sort key, key, table) items and cut them into file-sized lists of (key, table)."""
+    ordered = sorted(tables, key=lambda item: item[0])
+    out: list[list[tuple[str, pa.Table]]] = [[]]
+    rows = 0
+    for _, key, table in ordered:
+        if out[-1] and rows + table.num_rows > FILE_MAX_ROWS:
+            out.append([])
+            rows = 0
+        out[-1].append((key, table))
+        rows += table.num_rows
+    return [chunk for chunk in out if chunk]
+
+
+def write_file(path: Path, lightcurves: Iterable[tuple[str, pa.Table]]) -> WrittenFile:
+    """Write light curves (already in order) to `path`; row groups hold whole light curves."""
+    files.make_dirs(path.parent)
+    placements: list[Placement] = []
+    offset = 0
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    with pq.ParquetWriter(str(path), CADENCE_SCHEMA, **_PARQUET_OPTIONS) as writer:
+        for key, table in lightcurves:
+            placements.append(Placement(key, offset, table.num_rows))
+            offset += table.num_rows
+            pending.append(table)
+            pending_rows += table.num_rows
+            if pending_rows >= ROW_GROUP_MIN_ROWS:
+                writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
+                pending, pending_rows = [], 0
+        if pending:
+            writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
+    return WrittenFile(path, offset, placements)
+
+
+def read_lightcurves(path: Path) -> dict[str, pa.Table]:
+    """Split an existing data file back into its light curves (for rewrites and merges)."""
+    table = pq.read_table(str(path), schema=CADENCE_SCHEMA)
+    ids = table.column("lc_id").combine_chunks()
+    codes = ids.indices.to_numpy(zero_copy_only=False) if isinstance(ids, pa.DictionaryArray) else None
+    if codes is None:
+        ids = ids.dictionary_encode()
+        codes = ids.indices.to_numpy(zero_copy_only=False)
+    names = ids.dictionary.to_pylist()
+    out: dict[str, pa.Table] = {}
+    # Light curves are contiguous runs in the file.
+    boundaries = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(codes)]])
+    for start, end in zip(starts, ends, strict=True):
+        out[names[codes[start]]] = table.slice(int(start), int(end - start))
+    return out

@@ -1,0 +1,94 @@
+"""Read-only SQL over a lake: an allowlist of statement types, checked by DuckDB's own parser,
+run on a sandboxed connection that cannot reach files outside the lake's data folders."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from .catalog import Catalog
+from .errors import QueryError, ReadOnlyViolation
+
+_ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+# PRAGMAs that only report; anything else (enable_profiling, memory_limit, ...) changes state.
+_READ_PRAGMAS = {"table_info", "show_tables", "show_tables_expanded", "database_list", "version", "functions",
+                 "storage_info", "show", "database_size", "platform", "user_agent", "metadata_info",
+                 "collations", "show_databases"}
+_PRAGMA_NAME = re.compile(r"^\s*pragma\s+([a-z_]+)", re.IGNORECASE)
+
+
+def check_read_only(sql: str) -> list[str]:
+    """Split a script into statements and refuse any that could change the lake."""
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"malformed SQL: {_first_line(exc)}", hint="check the statement's syntax") from exc
+    if not statements:
+        raise QueryError("empty SQL statement", hint="give a SELECT statement")
+    out = []
+    for st in statements:
+        text = st.query.strip()
+        if st.type == duckdb.StatementType.PRAGMA:
+            m = _PRAGMA_NAME.match(text)
+            if not m or m.group(1).lower() not in _READ_PRAGMAS:
+                raise ReadOnlyViolation(f"refused: PRAGMA {m.group(1) if m else ''} can change settings",
+                                        hint="the sql command only reads the lake")
+        elif st.type not in _ALLOWED:
+            kind = st.type.name
+            raise ReadOnlyViolation(f"refused: {kind} statements would change the lake or read outside it",
+                                    hint="the sql command runs SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE")
+        out.append(text)
+    return out
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """An eager result: usable after the catalog is closed."""
+
+    table: pa.Table
+
+    def arrow(self) -> pa.Table:
+        return self.table
+
+    def df(self):  # -> pandas.DataFrame
+        return self.table.to_pandas()
+
+    def pl(self):  # -> polars.DataFrame
+        import polars as pl
+
+        return pl.from_arrow(self.table)
+
+    def fetchall(self) -> list[tuple]:
+        columns = self.table.to_pydict()
+        return list(zip(*columns.values(), strict=True)) if columns else []
+
+    @property
+    def columns(self) -> list[str]:
+        return self.table.column_names
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
+def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> QueryResult:
+    """Run read-only statements; the last one's rows are returned."""
+    statements = check_read_only(sql)
+    with catalog.read() as con:
+        try:
+            for text in statements[:-1]:
+                con.execute(text)
+            rel = con.sql(statements[-1], params=params)
+            table = rel.to_arrow_table() if rel is not None else pa.table({})
+        except duckdb.PermissionException as exc:
+            raise ReadOnlyViolation(f"refused: {_first_line(exc)}",
+                                    hint="queries may read only the lake's tables and views") from exc
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed: {_first_line(exc)}", hint="see 'larun-lake sql --help'") from exc
+    return QueryResult(table)

@@ -1,0 +1,63 @@
+"""Arrow schemas of the lake's data files, in one place (the catalog DDL lives in sql/schema.sql).
+
+Every cadence file has the same columns so that plain Parquet readers see one schema;
+columns a product kind does not have are all-null (and cost nothing in Parquet).
+The partition keys mission/author/period live in the folder names, not in the files.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+F32, F64, I32, I64 = pa.float32(), pa.float64(), pa.int32(), pa.int64()
+
+# (lake column, arrow type); order is the on-disk order.
+CADENCE_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("lc_id", pa.dictionary(pa.int32(), pa.string())),
+    ("target_id", I64),
+    ("time", F64),
+    ("cadenceno", I32),
+    ("flux", F32),
+    ("flux_err", F32),
+    ("quality", I32),
+    ("timecorr", F32),
+    ("sap_flux", F32),
+    ("sap_flux_err", F32),
+    ("sap_bkg", F32),
+    ("sap_bkg_err", F32),
+    ("psf_centr1", F64),
+    ("psf_centr1_err", F32),
+    ("psf_centr2", F64),
+    ("psf_centr2_err", F32),
+    ("mom_centr1", F64),
+    ("mom_centr1_err", F32),
+    ("mom_centr2", F64),
+    ("mom_centr2_err", F32),
+    ("pos_corr1", F32),
+    ("pos_corr2", F32),
+    # QLP
+    ("kspsap_flux", F32),
+    ("kspsap_flux_err", F32),
+    ("kspsap_flux_sml", F32),
+    ("kspsap_flux_lag", F32),
+    ("det_flux", F32),
+    ("det_flux_err", F32),
+    ("det_flux_sml", F32),
+    ("det_flux_lag", F32),
+    ("sys_rm_flux", F32),
+    ("orbitid", I32),
+    ("sap_x", F32),
+    ("sap_y", F32),
+]
+
+CADENCE_SCHEMA = pa.schema([pa.field(n, t) for n, t in CADENCE_COLUMNS])
+CADENCE_TYPES = dict(CADENCE_COLUMNS)
+
+# Float columns get BYTE_STREAM_SPLIT (measured: 3x faster writes and half the size of
+# dictionary-encoded floats); only the id columns are dictionary-encoded.
+FLOAT_COLUMNS = [n for n, t in CADENCE_COLUMNS if pa.types.is_floating(t)]
+DICTIONARY_COLUMNS = ["lc_id"]
+
+# Flux columns that readers may choose as `flux` for some product kind.
+FLUX_CHOICES = ("flux", "sap_flux", "pdcsap_flux", "kspsap_flux", "kspsap_flux_sml", "kspsap_flux_lag",
+                "det_flux", "det_flux_sml", "det_flux_lag", "sys_rm_flux", "sap_bkg")

@@ -1,0 +1,31 @@
+-- Views every connection gets (created as TEMP views on top of the attached catalog).
+-- `cadence_rows` is provided by the code: the registered Parquet files only.
+
+CREATE OR REPLACE TEMP VIEW lightcurves AS
+SELECT * EXCLUDE (is_current, superseded_at, superseded_by)
+FROM lake.lightcurve_versions
+WHERE is_current;
+
+-- The PDCSAP pair is stored once, as flux/flux_err; it is re-exposed under its own name here.
+CREATE OR REPLACE TEMP VIEW cadences AS
+SELECT
+    lc_id,
+    mission,
+    author,
+    target_id,
+    period,
+    CASE WHEN mission = 'TESS'   THEN CAST(substr(period, 2) AS INTEGER) END AS sector,
+    CASE WHEN mission = 'Kepler' THEN CAST(substr(period, 2) AS INTEGER) END AS quarter,
+    CASE WHEN mission = 'K2'     THEN CAST(substr(period, 2) AS INTEGER) END AS campaign,
+    time,
+    cadenceno,
+    flux,
+    flux_err,
+    quality,
+    CASE WHEN author IN ('SPOC', 'TESS-SPOC', 'Kepler', 'K2') THEN flux END AS pdcsap_flux,
+    CASE WHEN author IN ('SPOC', 'TESS-SPOC', 'Kepler', 'K2') THEN flux_err END AS pdcsap_flux_err,
+    * EXCLUDE (lc_id, mission, author, target_id, period, time, cadenceno, flux, flux_err, quality)
+FROM cadence_rows;
+
+CREATE OR REPLACE TEMP VIEW superseded_lightcurves AS
+SELECT * FROM lake.lightcurve_versions WHERE NOT is_current;

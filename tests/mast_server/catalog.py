@@ -1,0 +1,432 @@
+"""Observation and product rows built from FITS light-curve headers, plus TIC rows.
+
+The layout mirrors what MAST serves for these missions:
+
+* TESS SPOC and every HLSP: one observation per file.
+* Kepler: one observation per target and cadence (``kplr..._lc_Q<18 flags>``),
+  one product per quarter, quarter only in the product ``description``.
+* K2: one observation per target, campaign and cadence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import math
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from astropy.io import fits
+from astropy.time import Time
+
+from .schema import OBS_FIELDS, PRODUCT_FIELDS, TIC_FIELDS, infer_type
+
+CADENCES = (20.0, 60.0, 120.0, 200.0, 600.0, 1800.0)
+_DEFAULT_BJDREF = {"TESS": 2457000.0, "Kepler": 2454833.0, "K2": 2454833.0}
+_ALIASES = {"tic_id": "target_id", "kic_id": "target_id", "epic_id": "target_id",
+            "sector": "season", "quarter": "season", "campaign": "season"}
+_TIME_COLUMNS = {"time", "t"}  # "T" is K2SFF's
+_OBS_COLUMNS = {name for name, _ in OBS_FIELDS}
+_PRODUCT_COLUMNS = {name for name, _ in PRODUCT_FIELDS}
+
+
+@dataclass
+class FileInfo:
+    """What the catalog needs to know about one light-curve file."""
+
+    path: Path
+    mission: str  # TESS | Kepler | K2
+    hlsp: str | None  # lower-case HLSP name; None for mission pipeline products
+    provenance: str
+    target_id: int
+    season: int | None  # TESS sector, Kepler quarter or K2 campaign
+    exptime: float  # seconds, snapped to a standard cadence
+    ra: float | None
+    dec: float | None
+    t_min: float | None  # MJD
+    t_max: float | None
+    source_name: str
+    filename: str = ""  # productFilename as served; derived when empty
+    procver: str | None = None
+
+
+@dataclass
+class Entry:
+    info: FileInfo
+    path: Path  # current content; replace_file() swaps it
+    obs_overrides: dict[str, Any] = field(default_factory=dict)
+    product_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def _first(headers: Iterable[fits.Header], key: str) -> Any:
+    for header in headers:
+        value = header.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _lightcurve_header(hdul: fits.HDUList) -> fits.Header:
+    names = {hdu.name.upper() for hdu in hdul}
+    if names & {"PIXELS", "TARGETTABLES"}:
+        raise ValueError("target pixel file, not a light curve")
+    for hdu in hdul[1:]:
+        if isinstance(hdu, fits.BinTableHDU) and any(c.name.lower() in _TIME_COLUMNS for c in hdu.columns):
+            return hdu.header
+    raise ValueError("no table extension with a time column")
+
+
+def _snap_cadence(seconds: float) -> float:
+    return min(CADENCES, key=lambda c: abs(c - seconds))
+
+
+def read_file_info(path: str | Path) -> FileInfo:
+    """Parse the headers of one light-curve FITS file; ValueError if it is not one."""
+    path = Path(path)
+    with fits.open(path, memmap=False) as hdul:
+        primary = hdul[0].header
+        table = _lightcurve_header(hdul)
+        headers = (table, primary)
+        mission_raw = str(_first((primary,), "MISSION") or _first((primary,), "TELESCOP") or "").strip()
+        mission = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}.get(mission_raw.lower())
+        if mission is None:
+            raise ValueError(f"unknown mission {mission_raw!r}")
+        target_raw = _first((primary,), "TICID" if mission == "TESS" else "KEPLERID")
+        if target_raw is None:
+            match = re.match(r"\s*(?:TIC|KIC|EPIC)\s*(\d+)", str(primary.get("OBJECT", "")))
+            if not match:
+                raise ValueError("no target id in the headers")
+            target_raw = match.group(1)
+        target_id = int(str(target_raw).strip())
+        name = path.name
+        origin = str(primary.get("ORIGIN") or "")
+        hlsp = None
+        if name.lower().startswith("hlsp_"):
+            hlsp = name.lower().split("_")[1]
+        elif mission == "TESS" and origin and "nasa/ames" not in origin.lower():
+            hlsp = origin.split("/")[-1].lower()
+        season_key = {"TESS": "SECTOR", "Kepler": "QUARTER", "K2": "CAMPAIGN"}[mission]
+        season = _first(headers, season_key)
+        timedel = _first(headers, "TIMEDEL")
+        if timedel is not None:
+            exptime = _snap_cadence(float(timedel) * 86400.0)
+        elif mission != "TESS":
+            exptime = 60.0 if "short" in str(primary.get("OBSMODE", "")).lower() else 1800.0
+        else:
+            exptime = 1800.0 if hlsp else 120.0
+        bjdref = _first(headers, "BJDREFI")
+        bjdref = (float(bjdref) + float(_first(headers, "BJDREFF") or 0.0)
+                  if bjdref is not None else _DEFAULT_BJDREF[mission])
+        tstart, tstop = _first(headers, "TSTART"), _first(headers, "TSTOP")
+        ra, dec = _first((primary,), "RA_OBJ"), _first((primary,), "DEC_OBJ")
+        procver = _first(headers, "PROCVER")
+        return FileInfo(
+            path=path, mission=mission, hlsp=hlsp,
+            provenance=hlsp.upper() if hlsp else {"TESS": "SPOC"}.get(mission, mission),
+            target_id=target_id, season=int(season) if season is not None else None, exptime=exptime,
+            ra=float(ra) if ra is not None else None, dec=float(dec) if dec is not None else None,
+            t_min=float(tstart) + bjdref - 2400000.5 if tstart is not None else None,
+            t_max=float(tstop) + bjdref - 2400000.5 if tstop is not None else None,
+            source_name=name, procver=str(procver) if procver is not None else None,
+        )
+
+
+def _stamp(mjd: float | None) -> str:
+    if mjd is None:
+        return "0" * 13
+    return Time(mjd, format="mjd").datetime.strftime("%Y%j%H%M%S")
+
+
+def mission_filename(info: FileInfo) -> str:
+    """MAST's file name for a mission product; keeps the stamp of a MAST-named source file."""
+    name = info.source_name
+    if info.hlsp:
+        return name
+    if info.mission == "TESS":
+        match = re.match(r"^tess(\d{13})-s\d{4}-\d{16}-(\d{4})-", name)
+        stamp, scid = match.groups() if match else (_stamp(info.t_min), "0000")
+        tail = "a_fast-lc" if info.exptime < 60 else "s_lc"
+        return f"tess{stamp}-s{info.season or 0:04d}-{info.target_id:016d}-{scid}-{tail}.fits"
+    kind = "slc" if info.exptime < 200 else "llc"
+    if info.mission == "Kepler":
+        match = re.match(r"^kplr\d{9}-(\d{13})_", name)
+        stamp = match.group(1) if match else _stamp(info.t_min)
+        return f"kplr{info.target_id:09d}-{stamp}_{kind}.fits"
+    return f"ktwo{info.target_id:09d}-c{info.season or 0:02d}_{kind}.fits"
+
+
+def data_uri(info: FileInfo, filename: str) -> str:
+    tid = info.target_id
+    if info.hlsp and info.mission == "TESS":
+        tic = f"{tid:016d}"
+        return (f"mast:HLSP/{info.hlsp}/s{info.season or 0:04d}/target/"
+                f"{tic[0:4]}/{tic[4:8]}/{tic[8:12]}/{tic[12:16]}/{filename}")
+    if info.hlsp:
+        return (f"mast:HLSP/{info.hlsp}/c{info.season or 0:02d}/"
+                f"{tid // 100000 * 100000:09d}/{tid % 100000:05d}/{filename}")
+    if info.mission == "TESS":
+        return f"mast:TESS/product/{filename}"
+    if info.mission == "Kepler":
+        kid = f"{tid:09d}"
+        return f"mast:KEPLER/url/missions/kepler/lightcurves/{kid[:4]}/{kid}/{filename}"
+    return (f"mast:K2/url/missions/k2/lightcurves/c{info.season or 0}/"
+            f"{tid // 100000 * 100000}/{tid % 100000 // 1000 * 1000:05d}/{filename}")
+
+
+def _target_name(info: FileInfo) -> str:
+    return {"TESS": str(info.target_id), "Kepler": f"kplr{info.target_id:09d}",
+            "K2": f"ktwo{info.target_id:09d}"}[info.mission]
+
+
+def _group_key(info: FileInfo) -> tuple[Any, ...]:
+    if info.hlsp or info.mission == "TESS":
+        return ("file", info.mission, info.hlsp, info.filename)
+    cadence = "sc" if info.exptime < 200 else "lc"
+    if info.mission == "Kepler":
+        return ("Kepler", info.target_id, cadence)
+    return ("K2", info.target_id, info.season, cadence)
+
+
+def _obs_id(infos: list[FileInfo]) -> str:
+    info = infos[0]
+    stem = info.filename.split(".")[0]
+    if info.hlsp == "tess-spoc" and stem.endswith("_lc"):
+        return stem[:-3] + "_tp"  # MAST groups TESS-SPOC HLSP light curves under the _tp observation
+    if info.hlsp:
+        return stem
+    if info.mission == "TESS":
+        return re.sub(r"[-_]lc$", "", stem)
+    cadence = "sc" if info.exptime < 200 else "lc"
+    if info.mission == "Kepler":
+        quarters = {i.season for i in infos}
+        flags = "".join("1" if q in quarters else "0" for q in range(18))
+        return f"kplr{info.target_id:09d}_{cadence}_Q{flags}"
+    return f"ktwo{info.target_id:09d}-c{info.season or 0:02d}_{cadence}"
+
+
+def _description(info: FileInfo) -> tuple[str, str]:
+    """(description, productSubGroupDescription) of the light-curve product."""
+    if info.hlsp:
+        return f"{info.hlsp.upper()} light curve", "LC"
+    if info.mission == "TESS":
+        return ("Fast-cadence light curves", "FAST-LC") if info.exptime < 60 else ("Light curves", "LC")
+    short = info.exptime < 200
+    label = "Short Cadence (CSC)" if short else "Long Cadence (CLC)"
+    if info.mission == "Kepler":
+        return f"Lightcurve {label} - Q{info.season}", "SLC" if short else "LLC"
+    return f"Lightcurve {label.replace('(C', '(K')} - C{info.season or 0:02d}", "SLC" if short else "LLC"
+
+
+class Catalog:
+    """Thread-safe set of served files, exposed as MAST observation and product rows."""
+
+    def __init__(self, non_lc_products: bool = True) -> None:
+        self.non_lc_products = non_lc_products
+        self.skipped: list[tuple[Path, str]] = []
+        self._lock = threading.RLock()
+        self._entries: list[Entry] = []
+        self._obsids: dict[tuple[Any, ...], str] = {}
+        self._next_obsid = itertools.count(90_000_001)
+        self._rows: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Path | None]] | None = None
+
+    def add_file(self, path: str | Path, **overrides: Any) -> dict[str, Any]:
+        """Serve one light-curve file; returns its light-curve product row.
+
+        Overrides named like FileInfo fields (or ``tic_id``/``sector``/``quarter``/
+        ``campaign``) change what is read from the headers before names and URIs
+        are derived; observation/product column names override row values.
+        """
+        info = read_file_info(path)
+        info_updates: dict[str, Any] = {}
+        entry = Entry(info=info, path=Path(path))
+        for key, value in overrides.items():
+            key_info = _ALIASES.get(key, key)
+            if key_info in {f.name for f in dataclasses.fields(FileInfo)} - {"path"}:
+                info_updates[key_info] = value
+            elif key in _OBS_COLUMNS or key in _PRODUCT_COLUMNS:
+                if key in _OBS_COLUMNS:
+                    entry.obs_overrides[key] = value
+                if key in _PRODUCT_COLUMNS:
+                    entry.product_overrides[key] = value
+            else:
+                raise ValueError(f"unknown override {key!r}")
+        entry.info = dataclasses.replace(info, **info_updates)
+        if not entry.info.filename:
+            entry.info.filename = mission_filename(entry.info)
+        uri = data_uri(entry.info, entry.info.filename)
+        with self._lock:
+            if any(data_uri(e.info, e.info.filename) == uri for e in self._entries):
+                raise ValueError(f"{uri} is already served; use replace_file()")
+            self._entries.append(entry)
+            self._rows = None
+        return next(p for p in self.products() if p["dataURI"] == uri)
+
+    def add_files(self, paths: Iterable[str | Path]) -> None:
+        """Add every file that is a light curve; others are listed in ``skipped``."""
+        for path in paths:
+            try:
+                self.add_file(path)
+            except (ValueError, OSError) as exc:
+                self.skipped.append((Path(path), str(exc)))
+
+    def replace_file(self, uri: str, new_path: str | Path) -> None:
+        """Serve new content under an existing dataURI (MAST reprocessing in place)."""
+        with self._lock:
+            for entry in self._entries:
+                if data_uri(entry.info, entry.info.filename) == uri:
+                    entry.path = Path(new_path)
+                    with contextlib.suppress(ValueError, OSError):
+                        entry.info.procver = read_file_info(new_path).procver or entry.info.procver
+                    self._rows = None
+                    return
+        raise KeyError(uri)
+
+    def observations(self) -> list[dict[str, Any]]:
+        return self._build()[0]
+
+    def products(self) -> list[dict[str, Any]]:
+        return self._build()[1]
+
+    def file_for_uri(self, uri: str) -> tuple[bool, Path | None]:
+        """(listed, path): listed non-LC siblings have no content (path None)."""
+        files = self._build()[2]
+        return uri in files, files.get(uri)
+
+    def position(self, mission: str, target_id: int) -> tuple[float, float] | None:
+        with self._lock:
+            for entry in self._entries:
+                info = entry.info
+                if info.mission == mission and info.target_id == target_id and info.ra is not None:
+                    return info.ra, info.dec  # type: ignore[return-value]
+        return None
+
+    def _build(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Path | None]]:
+        with self._lock:
+            if self._rows is not None:
+                return self._rows
+            groups: dict[tuple[Any, ...], list[Entry]] = {}
+            for entry in self._entries:
+                groups.setdefault(_group_key(entry.info), []).append(entry)
+            observations, products, files = [], [], {}
+            for key, entries in groups.items():
+                if key not in self._obsids:
+                    self._obsids[key] = str(next(self._next_obsid))
+                obs = self._observation(entries, self._obsids[key])
+                observations.append(obs)
+                for entry in entries:
+                    for product, path in self._products(entry, obs):
+                        products.append(product)
+                        files[product["dataURI"]] = path
+            self._rows = (observations, products, files)
+            return self._rows
+
+    @staticmethod
+    def _observation(entries: list[Entry], obsid: str) -> dict[str, Any]:
+        infos = [e.info for e in entries]
+        info = infos[0]
+        tess = info.mission == "TESS"
+        t_min = [i.t_min for i in infos if i.t_min is not None]
+        t_max = [i.t_max for i in infos if i.t_max is not None]
+        row: dict[str, Any] = {
+            "intentType": "science", "obs_collection": "HLSP" if info.hlsp else info.mission,
+            "provenance_name": info.provenance, "instrument_name": "Photometer" if tess else "Kepler",
+            "project": info.mission, "filters": "TESS" if tess else "KEPLER", "wavelength_region": "Optical",
+            "target_name": _target_name(info), "target_classification": "", "obs_id": _obs_id(infos),
+            "s_ra": info.ra, "s_dec": info.dec, "dataproduct_type": "timeseries", "proposal_pi": "",
+            "calib_level": 4 if info.hlsp else 3, "t_min": min(t_min, default=None),
+            "t_max": max(t_max, default=None), "t_exptime": info.exptime,
+            "em_min": 600.0 if tess else 420.0, "em_max": 1000.0 if tess else 900.0, "obs_title": "",
+            "t_obs_release": max(t_max) + 30.0 if t_max else None, "proposal_id": "", "proposal_type": "",
+            "sequence_number": None if info.mission == "Kepler" and not info.hlsp else info.season,
+            "s_region": f"CIRCLE ICRS {info.ra} {info.dec} 0.00277778" if info.ra is not None else "",
+            "jpegURL": None, "dataURL": None, "dataRights": "PUBLIC", "mtFlag": False, "srcDen": None,
+            "obsid": obsid, "objID": str(int(obsid) + 500_000_000),
+        }
+        for entry in entries:
+            row.update(entry.obs_overrides)
+        return row
+
+    def _products(self, entry: Entry, obs: dict[str, Any]) -> list[tuple[dict[str, Any], Path | None]]:
+        info = entry.info
+        description, subgroup = _description(info)
+        size = entry.path.stat().st_size if entry.path.exists() else 0
+        base = {
+            "obsID": obs["obsid"], "obs_collection": obs["obs_collection"], "dataproduct_type": "timeseries",
+            "obs_id": obs["obs_id"], "type": "S", "productType": "SCIENCE",
+            "productGroupDescription": "Minimum Recommended Products", "productDocumentationURL": "",
+            "project": obs["project"], "prvversion": info.procver, "proposal_id": "",
+            "parent_obsid": obs["obsid"], "dataRights": "PUBLIC", "calib_level": obs["calib_level"],
+        }
+        lc = {**base, "description": description, "productSubGroupDescription": subgroup,
+              "dataURI": data_uri(info, info.filename), "productFilename": info.filename, "size": size,
+              **entry.product_overrides}
+        rows: list[tuple[dict[str, Any], Path | None]] = [(lc, entry.path)]
+        if self.non_lc_products and not info.hlsp:
+            for name, sub, desc, factor in self._siblings(info, description):
+                rows.append(({**base, "description": desc, "productSubGroupDescription": sub,
+                              "productGroupDescription": "", "dataURI": data_uri(info, name),
+                              "productFilename": name, "size": int(size * factor) + 2880}, None))
+        return rows
+
+    @staticmethod
+    def _siblings(info: FileInfo, description: str) -> list[tuple[str, str, str, float]]:
+        """Listed-only products next to a light curve, so clients must filter."""
+        stem = info.filename.split(".")[0]
+        if info.mission == "TESS":
+            obs_stem = re.sub(r"[-_]lc$", "", stem)
+            return [(f"{obs_stem}_tp.fits", "TP", "Target pixel files", 20.0),
+                    (f"{obs_stem}_dvt.fits", "DVT", "Data validation time series", 1.0)]
+        season = description.rsplit(" - ", 1)[-1]
+        base = re.sub(r"_[ls]lc$", "", stem)
+        return [(f"{base}_lpd-targ.fits.gz", "LPD", f"Target Pixel Long Cadence (TPL) - {season}", 8.0)]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe scalar: numpy scalars unwrapped, NaN/NA to None."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        if value != value:  # pandas.NA and friends
+            return None
+    except TypeError:
+        return None
+    return value
+
+
+class TicTable:
+    """TIC rows with MAST's field typing (``ID`` as a string)."""
+
+    def __init__(self, rows: Any = None) -> None:
+        if rows is None:
+            records: list[dict[str, Any]] = []
+        elif hasattr(rows, "to_dict"):
+            records = rows.to_dict(orient="records")
+        else:
+            records = [dict(r) for r in rows]
+        known = dict(TIC_FIELDS)
+        extras: dict[str, str] = {}
+        self.rows: list[dict[str, Any]] = []
+        for record in records:
+            row = {str(k): _plain(v) for k, v in record.items()}
+            if row.get("ID") is None:
+                raise ValueError("every TIC row needs an ID")
+            row["ID"] = str(int(row["ID"]))
+            for key, value in row.items():
+                if key not in known and key not in extras and value is not None:
+                    extras[key] = infer_type(value)
+            self.rows.append(row)
+        self.fields: list[tuple[str, str]] = [*TIC_FIELDS, *extras.items()]
+        self._by_id = {row["ID"]: row for row in self.rows}
+
+    def by_id(self, tic_id: int | str) -> dict[str, Any] | None:
+        return self._by_id.get(str(tic_id))
+
+    def by_kic(self, kic_id: int) -> dict[str, Any] | None:
+        return next((r for r in self.rows if r.get("KIC") is not None and int(r["KIC"]) == kic_id), None)
