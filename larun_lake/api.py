@@ -21,8 +21,9 @@ class Lake:
     >>> lake.sql("SELECT count(*) FROM lightcurves").df()
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, wait: float | None = None,
-                 settings: Settings | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, wait: float | None = None, settings: Settings | None = None
+    ) -> None:
         self.settings = settings or Settings.resolve(path, wait_s=wait)
         if settings is not None and path is not None:
             self.settings = Settings.resolve(path, **{**settings.__dict__, "lake": None, "wait_s": wait})
@@ -36,8 +37,13 @@ class Lake:
     def __repr__(self) -> str:
         return f"Lake({str(self.path)!r})"
 
-    def import_files(self, paths: list[str | os.PathLike[str]] | str | os.PathLike[str], *, workers: int = 0,
-                     progress: ProgressFn | None = None) -> IngestReport:
+    def import_files(
+        self,
+        paths: list[str | os.PathLike[str]] | str | os.PathLike[str],
+        *,
+        workers: int = 0,
+        progress: ProgressFn | None = None,
+    ) -> IngestReport:
         """Ingest FITS light curves already on disk (files and folders, any mix); creates the lake if needed."""
         if isinstance(paths, str | os.PathLike):
             paths = [paths]

@@ -24,9 +24,7 @@ class Settings:
     lake: Path = field(default_factory=lambda: Path(os.environ.get("LARUN_LAKE") or DEFAULT_LAKE))
     wait_s: float = field(default_factory=lambda: _env_float("LARUN_LAKE_WAIT", DEFAULT_WAIT_S))
     mast_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_MAST_URL") or DEFAULT_MAST_URL)
-    resolver_url: str = field(
-        default_factory=lambda: os.environ.get("LARUN_LAKE_RESOLVER_URL") or DEFAULT_RESOLVER_URL
-    )
+    resolver_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_RESOLVER_URL") or DEFAULT_RESOLVER_URL)
     workers: int = field(default_factory=lambda: int(os.environ.get("LARUN_LAKE_WORKERS") or 0))
 
     @classmethod

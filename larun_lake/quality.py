@@ -6,6 +6,7 @@ Generating (not typing) the masks keeps "quality='default'" here identical to
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 
@@ -18,11 +19,12 @@ PRESETS = ("none", "default", "hard", "hardest")
 QLP_LOW_PRECISION = ((1, 55, 2**12), (56, None, 2**30))
 
 
-
 @cache
 def flag_classes() -> dict[tuple[str, str], type]:
     """(mission, author) -> lightkurve flag class. Imported lazily: lightkurve is slow to import."""
-    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lightkurve warns about optional extras at import
+        from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
 
     return {
         ("TESS", "SPOC"): TessQualityFlags,
@@ -60,9 +62,7 @@ class BitRow:
 
 def _flag_names(cls: type) -> dict[int, str]:
     return {
-        v: k
-        for k, v in vars(cls).items()
-        if isinstance(v, int) and not k.isupper() and v > 0 and (v & (v - 1)) == 0
+        v: k for k, v in vars(cls).items() if isinstance(v, int) and not k.isupper() and v > 0 and (v & (v - 1)) == 0
     }
 
 
@@ -89,16 +89,35 @@ def bit_rows() -> list[BitRow]:
         for value, description in sorted(cls.STRINGS.items()):
             rows.append(
                 BitRow(
-                    mission, author, value.bit_length() - 1, value, names.get(value, f"bit{value}"),
-                    description, bool(value & cls.DEFAULT_BITMASK), bool(value & cls.HARD_BITMASK),
-                    bool(value & cls.HARDEST_BITMASK), None, None,
+                    mission,
+                    author,
+                    value.bit_length() - 1,
+                    value,
+                    names.get(value, f"bit{value}"),
+                    description,
+                    bool(value & cls.DEFAULT_BITMASK),
+                    bool(value & cls.HARD_BITMASK),
+                    bool(value & cls.HARDEST_BITMASK),
+                    None,
+                    None,
                 )
             )
         if author == "QLP":
             for lo, hi, extra in QLP_LOW_PRECISION:
                 rows.append(
-                    BitRow(mission, author, extra.bit_length() - 1, extra, "LowPrecision",
-                           "QLP low-precision point", False, True, True, lo, hi)
+                    BitRow(
+                        mission,
+                        author,
+                        extra.bit_length() - 1,
+                        extra,
+                        "LowPrecision",
+                        "QLP low-precision point",
+                        False,
+                        True,
+                        True,
+                        lo,
+                        hi,
+                    )
                 )
     return rows
 
@@ -118,7 +137,8 @@ def bitmask_for(mission: str, author: str, preset: str | int, sector: int | None
     for row in mask_rows():
         if (row.mission, row.author, row.preset) != (mission, author, preset):
             continue
-        if row.sector_min is None or (sector is not None and row.sector_min <= sector
-                                      and (row.sector_max is None or sector <= row.sector_max)):
+        if row.sector_min is None or (
+            sector is not None and row.sector_min <= sector and (row.sector_max is None or sector <= row.sector_max)
+        ):
             return row.bitmask
     return cls.OPTIONS[preset]

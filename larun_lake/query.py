@@ -14,9 +14,22 @@ from .errors import QueryError, ReadOnlyViolation
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 # PRAGMAs that only report; anything else (enable_profiling, memory_limit, ...) changes state.
-_READ_PRAGMAS = {"table_info", "show_tables", "show_tables_expanded", "database_list", "version", "functions",
-                 "storage_info", "show", "database_size", "platform", "user_agent", "metadata_info",
-                 "collations", "show_databases"}
+_READ_PRAGMAS = {
+    "table_info",
+    "show_tables",
+    "show_tables_expanded",
+    "database_list",
+    "version",
+    "functions",
+    "storage_info",
+    "show",
+    "database_size",
+    "platform",
+    "user_agent",
+    "metadata_info",
+    "collations",
+    "show_databases",
+}
 _PRAGMA_NAME = re.compile(r"^\s*pragma\s+([a-z_]+)", re.IGNORECASE)
 
 
@@ -34,12 +47,16 @@ def check_read_only(sql: str) -> list[str]:
         if st.type == duckdb.StatementType.PRAGMA:
             m = _PRAGMA_NAME.match(text)
             if not m or m.group(1).lower() not in _READ_PRAGMAS:
-                raise ReadOnlyViolation(f"refused: PRAGMA {m.group(1) if m else ''} can change settings",
-                                        hint="the sql command only reads the lake")
+                raise ReadOnlyViolation(
+                    f"refused: PRAGMA {m.group(1) if m else ''} can change settings",
+                    hint="the sql command only reads the lake",
+                )
         elif st.type not in _ALLOWED:
             kind = st.type.name
-            raise ReadOnlyViolation(f"refused: {kind} statements would change the lake or read outside it",
-                                    hint="the sql command runs SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE")
+            raise ReadOnlyViolation(
+                f"refused: {kind} statements would change the lake or read outside it",
+                hint="the sql command runs SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE",
+            )
         out.append(text)
     return out
 
@@ -87,8 +104,9 @@ def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> Qu
             rel = con.sql(statements[-1], params=params)
             table = rel.to_arrow_table() if rel is not None else pa.table({})
         except duckdb.PermissionException as exc:
-            raise ReadOnlyViolation(f"refused: {_first_line(exc)}",
-                                    hint="queries may read only the lake's tables and views") from exc
+            raise ReadOnlyViolation(
+                f"refused: {_first_line(exc)}", hint="queries may read only the lake's tables and views"
+            ) from exc
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {_first_line(exc)}", hint="see 'larun-lake sql --help'") from exc
     return QueryResult(table)

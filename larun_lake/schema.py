@@ -59,5 +59,16 @@ FLOAT_COLUMNS = [n for n, t in CADENCE_COLUMNS if pa.types.is_floating(t)]
 DICTIONARY_COLUMNS = ["lc_id"]
 
 # Flux columns that readers may choose as `flux` for some product kind.
-FLUX_CHOICES = ("flux", "sap_flux", "pdcsap_flux", "kspsap_flux", "kspsap_flux_sml", "kspsap_flux_lag",
-                "det_flux", "det_flux_sml", "det_flux_lag", "sys_rm_flux", "sap_bkg")
+FLUX_CHOICES = (
+    "flux",
+    "sap_flux",
+    "pdcsap_flux",
+    "kspsap_flux",
+    "kspsap_flux_sml",
+    "kspsap_flux_lag",
+    "det_flux",
+    "det_flux_sml",
+    "det_flux_lag",
+    "sys_rm_flux",
+    "sap_bkg",
+)

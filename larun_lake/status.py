@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
-from .layout import CADENCES, HISTORY, RAW, TIC
 from .lake import files
+from .layout import CADENCES, HISTORY, RAW, TIC
 from .sqlfiles import load_sql
 
 
@@ -25,8 +25,14 @@ class StatusReport:
         return sum(r["n_lightcurves"] for r in self.by_kind)
 
     def to_dict(self) -> dict:
-        return {"lake": str(self.lake), "by_kind": self.by_kind, "by_period": self.by_period,
-                "products": self.products, "disk_bytes": self.disk_bytes, "last_run": self.last_run}
+        return {
+            "lake": str(self.lake),
+            "by_kind": self.by_kind,
+            "by_period": self.by_period,
+            "products": self.products,
+            "disk_bytes": self.disk_bytes,
+            "last_run": self.last_run,
+        }
 
 
 def _rows(con, sql: str) -> list[dict]:
@@ -40,10 +46,15 @@ def lake_status(catalog: Catalog) -> StatusReport:
         by_kind = _rows(con, load_sql("status/by_kind.sql"))
         by_period = _rows(con, load_sql("status/by_period.sql"))
         products = dict(con.sql("SELECT state, count(*) FROM lake.products GROUP BY state ORDER BY state").fetchall())
-        runs = _rows(con, "SELECT run_id, command, status, started_at, ended_at, n_files, n_ingested "
-                          "FROM lake.runs ORDER BY started_at DESC LIMIT 1")
+        runs = _rows(
+            con,
+            "SELECT run_id, command, status, started_at, ended_at, n_files, n_ingested "
+            "FROM lake.runs ORDER BY started_at DESC LIMIT 1",
+        )
     root = catalog.layout.root
-    disk = {name: sum(files.size(p) for p in files.list_files(root / name, suffix=suffix))
-            for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""))}
+    disk = {
+        name: sum(files.size(p) for p in files.list_files(root / name, suffix=suffix))
+        for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""))
+    }
     disk["catalog"] = files.size(catalog.layout.catalog)
     return StatusReport(root, by_kind, by_period, products, disk, runs[0] if runs else None)

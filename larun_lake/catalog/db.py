@@ -43,8 +43,9 @@ def _is_lock_error(exc: Exception) -> bool:
 class Catalog:
     """Access to <lake>/catalog.duckdb for one process."""
 
-    def __init__(self, layout: LakeLayout, *, wait_s: float = 30.0, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+    def __init__(
+        self, layout: LakeLayout, *, wait_s: float = 30.0, threads: int | None = None, memory_limit: str | None = None
+    ) -> None:
         self.layout = layout
         self.wait_s = wait_s
         self.threads = threads
@@ -57,11 +58,14 @@ class Catalog:
     def require(self) -> None:
         root = self.layout.root
         if not root.exists():
-            raise NotALakeError(f"lake {root} does not exist",
-                                hint="run 'larun-lake import PATH' to create it, or pass --lake")
+            raise NotALakeError(
+                f"lake {root} does not exist", hint="run 'larun-lake import PATH' to create it, or pass --lake"
+            )
         if not self.exists():
-            raise NotALakeError(f"{root} is not a lake (no {self.layout.catalog.name})",
-                                hint="pass the folder that 'larun-lake import' created, or create one with import")
+            raise NotALakeError(
+                f"{root} is not a lake (no {self.layout.catalog.name})",
+                hint="pass the folder that 'larun-lake import' created, or create one with import",
+            )
 
     def create_if_missing(self) -> None:
         """Create the lake folder and an empty catalog (used by import and harvest)."""
@@ -94,8 +98,10 @@ class Catalog:
             except (duckdb.IOException, duckdb.Error) as exc:
                 con.close()
                 if not _is_lock_error(exc):
-                    raise NotALakeError(f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
-                                        hint="run 'larun-lake verify' or restore the catalog") from exc
+                    raise NotALakeError(
+                        f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
+                        hint="run 'larun-lake verify' or restore the catalog",
+                    ) from exc
                 if time.monotonic() + delay > deadline:
                     raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
                 time.sleep(delay * (0.5 + random.random()))
@@ -154,8 +160,10 @@ class Catalog:
         try:
             row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchone()
         except duckdb.CatalogException as exc:
-            raise NotALakeError(f"{self.layout.root} has a catalog without LARUN Lake tables",
-                                hint="point --lake at a LARUN Lake folder") from exc
+            raise NotALakeError(
+                f"{self.layout.root} has a catalog without LARUN Lake tables",
+                hint="point --lake at a LARUN Lake folder",
+            ) from exc
         version = int(row[0]) if row else 0
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
@@ -181,8 +189,10 @@ class Catalog:
         con.execute("COMMIT")
 
     def _install_surface(self, con: duckdb.DuckDBPyConnection) -> None:
-        files = [str(self.layout.abspath(p)) for (p,) in con.execute(
-            "SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()]
+        files = [
+            str(self.layout.abspath(p))
+            for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()
+        ]
         if files:
             con.execute("SET VARIABLE cadence_files = ?", [files])
             con.execute(
@@ -217,10 +227,13 @@ def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
 
     con.execute("DELETE FROM lake.quality_bits")
     con.execute("DELETE FROM lake.quality_masks")
-    con.executemany("INSERT INTO lake.quality_bits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [list(vars(r).values()) for r in bit_rows()])
-    con.executemany("INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)",
-                    [list(vars(r).values()) for r in mask_rows()])
+    con.executemany(
+        "INSERT INTO lake.quality_bits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [list(vars(r).values()) for r in bit_rows()],
+    )
+    con.executemany(
+        "INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)", [list(vars(r).values()) for r in mask_rows()]
+    )
 
 
 def resolve_lake(path: str | Path) -> LakeLayout:

@@ -25,8 +25,17 @@ _PACKAGES = {
     "fitsio_version": "fitsio",
 }
 
-COUNTERS = ("n_files", "n_ingested", "n_unchanged", "n_superseded", "n_skipped", "n_failed", "n_quarantined",
-            "n_cadences", "bytes_read")
+COUNTERS = (
+    "n_files",
+    "n_ingested",
+    "n_unchanged",
+    "n_superseded",
+    "n_skipped",
+    "n_failed",
+    "n_quarantined",
+    "n_cadences",
+    "bytes_read",
+)
 
 
 def software_versions() -> dict[str, str | None]:
@@ -44,12 +53,19 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, command: str, parameters: dict[str, Any],
-              mast_url: str | None = None) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, command: str, parameters: dict[str, Any], mast_url: str | None = None
+) -> None:
     row = {
-        "run_id": run_id, "command": command, "parameters": json.dumps(parameters, default=str),
-        "started_at": now(), "status": "running", "mast_url": mast_url,
-        "host": socket.gethostname(), "pid": os.getpid(), **software_versions(),
+        "run_id": run_id,
+        "command": command,
+        "parameters": json.dumps(parameters, default=str),
+        "started_at": now(),
+        "status": "running",
+        "mast_url": mast_url,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        **software_versions(),
     }
     cols = ", ".join(row)
     con.execute(f"INSERT INTO lake.runs ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
@@ -57,5 +73,7 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, command: str, paramet
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int]) -> None:
     sets = ", ".join(f"{k} = ?" for k in COUNTERS)
-    con.execute(f"UPDATE lake.runs SET ended_at = ?, status = ?, {sets} WHERE run_id = ?",
-                [now(), status, *[int(counts.get(k, 0)) for k in COUNTERS], run_id])
+    con.execute(
+        f"UPDATE lake.runs SET ended_at = ?, status = ?, {sets} WHERE run_id = ?",
+        [now(), status, *[int(counts.get(k, 0)) for k in COUNTERS], run_id],
+    )

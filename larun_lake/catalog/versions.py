@@ -10,12 +10,52 @@ from .db import now
 
 # Columns of lightcurve_versions that come from a reader's metadata record.
 META_COLUMNS = (
-    "lc_id", "file_sha256", "mission", "author", "target_id", "tic_id", "sector", "quarter", "campaign",
-    "period", "segment", "exptime_s", "cadence_s", "n_cadences", "n_good", "time_start", "time_stop",
-    "bjdrefi", "bjdreff", "ra", "dec", "tmag", "kepmag", "teff", "logg", "radius", "camera", "ccd",
-    "procver", "data_rel", "filever", "file_date", "cdpp_0_5h", "cdpp_1h", "cdpp_2h", "flux_column",
-    "flux_err_column", "flux_unit", "median_flux_none", "median_flux_default", "median_flux_hard",
-    "median_flux_hardest", "dropped_columns", "checksum_ok", "file_name", "file_size",
+    "lc_id",
+    "file_sha256",
+    "mission",
+    "author",
+    "target_id",
+    "tic_id",
+    "sector",
+    "quarter",
+    "campaign",
+    "period",
+    "segment",
+    "exptime_s",
+    "cadence_s",
+    "n_cadences",
+    "n_good",
+    "time_start",
+    "time_stop",
+    "bjdrefi",
+    "bjdreff",
+    "ra",
+    "dec",
+    "tmag",
+    "kepmag",
+    "teff",
+    "logg",
+    "radius",
+    "camera",
+    "ccd",
+    "procver",
+    "data_rel",
+    "filever",
+    "file_date",
+    "cdpp_0_5h",
+    "cdpp_1h",
+    "cdpp_2h",
+    "flux_column",
+    "flux_err_column",
+    "flux_unit",
+    "median_flux_none",
+    "median_flux_default",
+    "median_flux_hard",
+    "median_flux_hardest",
+    "dropped_columns",
+    "checksum_ok",
+    "file_name",
+    "file_size",
 )
 VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "data_file")
 
@@ -29,50 +69,97 @@ def current_versions(con: duckdb.DuckDBPyConnection, lc_ids: list[str]) -> dict[
         return {}
     rows = con.execute(
         f"SELECT lc_id, {', '.join(VERSION_FIELDS)} FROM lake.lightcurve_versions "
-        "WHERE is_current AND lc_id IN (SELECT unnest(?))", [lc_ids]).fetchall()
+        "WHERE is_current AND lc_id IN (SELECT unnest(?))",
+        [lc_ids],
+    ).fetchall()
     return {r[0]: dict(zip(VERSION_FIELDS, r[1:], strict=True)) for r in rows}
 
 
 def partition_files(con: duckdb.DuckDBPyConnection, mission: str, author: str, period: str) -> list[tuple[str, int]]:
     return con.execute(
         "SELECT path, n_rows FROM lake.data_files WHERE area = 'cadences' AND mission = ? AND author = ? "
-        "AND period = ? ORDER BY n_rows", [mission, author, period]).fetchall()
+        "AND period = ? ORDER BY n_rows",
+        [mission, author, period],
+    ).fetchall()
 
 
-def insert_version(con: duckdb.DuckDBPyConnection, meta: dict[str, Any], *, is_current: bool, data_file: str,
-                   row_offset: int, row_count: int, run_id: str, source_path: str | None,
-                   data_uri: str | None, superseded_by: str | None = None) -> None:
+def insert_version(
+    con: duckdb.DuckDBPyConnection,
+    meta: dict[str, Any],
+    *,
+    is_current: bool,
+    data_file: str,
+    row_offset: int,
+    row_count: int,
+    run_id: str,
+    source_path: str | None,
+    data_uri: str | None,
+    superseded_by: str | None = None,
+) -> None:
     row = {k: meta.get(k) for k in META_COLUMNS}
-    row.update(is_current=is_current, data_file=data_file, row_offset=row_offset, row_count=row_count,
-               ingested_at=now(), run_id=run_id, source_path=source_path, data_uri=data_uri,
-               superseded_by=superseded_by, superseded_at=None if is_current else now())
+    row.update(
+        is_current=is_current,
+        data_file=data_file,
+        row_offset=row_offset,
+        row_count=row_count,
+        ingested_at=now(),
+        run_id=run_id,
+        source_path=source_path,
+        data_uri=data_uri,
+        superseded_by=superseded_by,
+        superseded_at=None if is_current else now(),
+    )
     cols = ", ".join(row)
-    con.execute(f"INSERT INTO lake.lightcurve_versions ({cols}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()))
+    con.execute(
+        f"INSERT INTO lake.lightcurve_versions ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+    )
 
 
 def supersede(con: duckdb.DuckDBPyConnection, lc_id: str, old_sha: str, new_sha: str) -> None:
-    con.execute("UPDATE lake.lightcurve_versions SET is_current = false, superseded_at = ?, superseded_by = ? "
-                "WHERE lc_id = ? AND file_sha256 = ?", [now(), new_sha, lc_id, old_sha])
+    con.execute(
+        "UPDATE lake.lightcurve_versions SET is_current = false, superseded_at = ?, superseded_by = ? "
+        "WHERE lc_id = ? AND file_sha256 = ?",
+        [now(), new_sha, lc_id, old_sha],
+    )
 
 
-def move_rows(con: duckdb.DuckDBPyConnection, lc_id: str, sha: str, data_file: str, row_offset: int,
-              row_count: int) -> None:
-    con.execute("UPDATE lake.lightcurve_versions SET data_file = ?, row_offset = ?, row_count = ? "
-                "WHERE lc_id = ? AND file_sha256 = ?", [data_file, row_offset, row_count, lc_id, sha])
+def move_rows(
+    con: duckdb.DuckDBPyConnection, lc_id: str, sha: str, data_file: str, row_offset: int, row_count: int
+) -> None:
+    con.execute(
+        "UPDATE lake.lightcurve_versions SET data_file = ?, row_offset = ?, row_count = ? "
+        "WHERE lc_id = ? AND file_sha256 = ?",
+        [data_file, row_offset, row_count, lc_id, sha],
+    )
 
 
 def sha_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> dict[str, str]:
     """lc_id -> file_sha256 of the versions whose rows live in a data file."""
-    return dict(con.execute("SELECT lc_id, file_sha256 FROM lake.lightcurve_versions WHERE data_file = ?",
-                            [data_file]).fetchall())
+    return dict(
+        con.execute(
+            "SELECT lc_id, file_sha256 FROM lake.lightcurve_versions WHERE data_file = ?", [data_file]
+        ).fetchall()
+    )
 
 
-def register_file(con: duckdb.DuckDBPyConnection, path: str, *, area: str, mission: str | None,
-                  author: str | None, period: str | None, n_rows: int, n_lightcurves: int, size_bytes: int,
-                  sha256: str, run_id: str) -> None:
-    con.execute("INSERT INTO lake.data_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [path, area, mission, author, period, n_rows, n_lightcurves, size_bytes, sha256, now(), run_id])
+def register_file(
+    con: duckdb.DuckDBPyConnection,
+    path: str,
+    *,
+    area: str,
+    mission: str | None,
+    author: str | None,
+    period: str | None,
+    n_rows: int,
+    n_lightcurves: int,
+    size_bytes: int,
+    sha256: str,
+    run_id: str,
+) -> None:
+    con.execute(
+        "INSERT INTO lake.data_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [path, area, mission, author, period, n_rows, n_lightcurves, size_bytes, sha256, now(), run_id],
+    )
 
 
 def unregister_file(con: duckdb.DuckDBPyConnection, path: str) -> None:

@@ -149,9 +149,17 @@ class BatchCommitter:
             for p in written.placements:
                 if p.key in new_tables:
                     lc = new_tables[p.key]
-                    versions.insert_version(self.con, lc.meta, is_current=True, data_file=relpath,
-                                            row_offset=p.row_offset, row_count=p.row_count, run_id=self.run_id,
-                                            source_path=lc.meta.get("source_path"), data_uri=lc.meta.get("data_uri"))
+                    versions.insert_version(
+                        self.con,
+                        lc.meta,
+                        is_current=True,
+                        data_file=relpath,
+                        row_offset=p.row_offset,
+                        row_count=p.row_count,
+                        run_id=self.run_id,
+                        source_path=lc.meta.get("source_path"),
+                        data_uri=lc.meta.get("data_uri"),
+                    )
                 else:
                     versions.move_rows(self.con, p.key, kept_shas[p.key], relpath, p.row_offset, p.row_count)
         # History files are keyed by version (sha): one lc_id can have several old versions.
@@ -164,10 +172,18 @@ class BatchCommitter:
             for p in written.placements:
                 if p.key in hist_new:
                     lc, by = hist_new[p.key]
-                    versions.insert_version(self.con, lc.meta, is_current=False, data_file=relpath,
-                                            row_offset=p.row_offset, row_count=p.row_count, run_id=self.run_id,
-                                            source_path=lc.meta.get("source_path"),
-                                            data_uri=lc.meta.get("data_uri"), superseded_by=by)
+                    versions.insert_version(
+                        self.con,
+                        lc.meta,
+                        is_current=False,
+                        data_file=relpath,
+                        row_offset=p.row_offset,
+                        row_count=p.row_count,
+                        run_id=self.run_id,
+                        source_path=lc.meta.get("source_path"),
+                        data_uri=lc.meta.get("data_uri"),
+                        superseded_by=by,
+                    )
                 else:
                     lc_id, new_sha = retired[p.key]
                     versions.supersede(self.con, lc_id, p.key, new_sha)
@@ -182,35 +198,71 @@ class BatchCommitter:
         final = self.layout.abspath(relpath)
         files.publish(staged, final)
         self.published.append(final)
-        versions.register_file(self.con, relpath, area="history" if history else "cadences",
-                               mission=part.mission, author=part.author, period=part.period,
-                               n_rows=written.n_rows, n_lightcurves=len(written.placements),
-                               size_bytes=files.size(final), sha256=files.sha256_of(final), run_id=self.run_id)
+        versions.register_file(
+            self.con,
+            relpath,
+            area="history" if history else "cadences",
+            mission=part.mission,
+            author=part.author,
+            period=part.period,
+            n_rows=written.n_rows,
+            n_lightcurves=len(written.placements),
+            size_bytes=files.size(final),
+            sha256=files.sha256_of(final),
+            run_id=self.run_id,
+        )
         return relpath, written
 
     # -- products ----------------------------------------------------------------------------
     def _is_current(self, sha: str | None) -> bool:
-        row = self.con.execute("SELECT bool_or(is_current) FROM lake.lightcurve_versions WHERE file_sha256 = ?",
-                               [sha]).fetchone()
+        row = self.con.execute(
+            "SELECT bool_or(is_current) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [sha]
+        ).fetchone()
         return bool(row and row[0])
 
     def _record_product(self, item: Converted, state: str) -> None:
         meta = item.lc.meta if item.lc else {}
-        lc_id = meta.get("lc_id") or self.con.execute(
-            "SELECT any_value(lc_id) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [item.sha256]).fetchone()[0]
-        products.upsert(self.con, item.item.product_uri, state, run_id=self.run_id, product_type="lightcurve",
-                        mission=meta.get("mission"), author=meta.get("author"), target_id=meta.get("target_id"),
-                        file_name=item.item.path.name, local_path=str(item.item.path), size_bytes=item.size_bytes,
-                        sha256=item.sha256, lc_id=lc_id, **item.item.extra)
+        lc_id = (
+            meta.get("lc_id")
+            or self.con.execute(
+                "SELECT any_value(lc_id) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [item.sha256]
+            ).fetchone()[0]
+        )
+        products.upsert(
+            self.con,
+            item.item.product_uri,
+            state,
+            run_id=self.run_id,
+            product_type="lightcurve",
+            mission=meta.get("mission"),
+            author=meta.get("author"),
+            target_id=meta.get("target_id"),
+            file_name=item.item.path.name,
+            local_path=str(item.item.path),
+            size_bytes=item.size_bytes,
+            sha256=item.sha256,
+            lc_id=lc_id,
+            **item.item.extra,
+        )
 
     def _record_error(self, item: Converted, out: BatchOutcome) -> None:
         err = item.error
         state = err.state
         product_type = "lightcurve" if state != "skipped" else _skipped_type(err.reason)
-        products.upsert(self.con, item.item.product_uri, state, run_id=self.run_id, error=err.reason,
-                        count_attempt=state in ("failed", "quarantined"), product_type=product_type,
-                        file_name=item.item.path.name, local_path=str(item.item.path),
-                        size_bytes=item.size_bytes or None, sha256=item.sha256, **item.item.extra)
+        products.upsert(
+            self.con,
+            item.item.product_uri,
+            state,
+            run_id=self.run_id,
+            error=err.reason,
+            count_attempt=state in ("failed", "quarantined"),
+            product_type=product_type,
+            file_name=item.item.path.name,
+            local_path=str(item.item.path),
+            size_bytes=item.size_bytes or None,
+            sha256=item.sha256,
+            **item.item.extra,
+        )
         setattr(out, state, getattr(out, state) + 1)
         out.problems.append((str(item.item.path), state, err.reason))
 

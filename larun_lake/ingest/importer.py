@@ -13,9 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..catalog import Catalog
+from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
-from ..catalog import runs, versions
 from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, BatchOutcome
@@ -52,9 +51,17 @@ class IngestReport:
         self.problems.extend(batch.problems)
 
     def counts(self) -> dict[str, int]:
-        return {"n_files": self.n_files, "n_ingested": self.ingested, "n_unchanged": self.unchanged,
-                "n_superseded": self.superseded, "n_skipped": self.skipped, "n_failed": self.failed,
-                "n_quarantined": self.quarantined, "n_cadences": self.cadences, "bytes_read": self.bytes_read}
+        return {
+            "n_files": self.n_files,
+            "n_ingested": self.ingested,
+            "n_unchanged": self.unchanged,
+            "n_superseded": self.superseded,
+            "n_skipped": self.skipped,
+            "n_failed": self.failed,
+            "n_quarantined": self.quarantined,
+            "n_cadences": self.cadences,
+            "bytes_read": self.bytes_read,
+        }
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -88,8 +95,7 @@ ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
 class Ingestor:
     """Ingest files into one lake under one run id."""
 
-    def __init__(self, catalog: Catalog, run_id: str, *, workers: int = 0,
-                 progress: ProgressFn | None = None) -> None:
+    def __init__(self, catalog: Catalog, run_id: str, *, workers: int = 0, progress: ProgressFn | None = None) -> None:
         self.catalog = catalog
         self.layout = catalog.layout
         self.run_id = run_id
@@ -144,9 +150,15 @@ class Ingestor:
         return outcome
 
 
-def import_paths(catalog: Catalog, paths: list[str], *, command: str = "import", workers: int = 0,
-                 progress_factory: Callable[[int], ProgressFn] | None = None,
-                 parameters: dict | None = None) -> IngestReport:
+def import_paths(
+    catalog: Catalog,
+    paths: list[str],
+    *,
+    command: str = "import",
+    workers: int = 0,
+    progress_factory: Callable[[int], ProgressFn] | None = None,
+    parameters: dict | None = None,
+) -> IngestReport:
     """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
     found = discover(paths)
     catalog.create_if_missing()
@@ -155,8 +167,9 @@ def import_paths(catalog: Catalog, paths: list[str], *, command: str = "import",
     report = IngestReport(run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
     with catalog.write(command) as con:
         runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
-    ingestor = Ingestor(catalog, run_id, workers=workers,
-                        progress=progress_factory(len(items)) if progress_factory else None)
+    ingestor = Ingestor(
+        catalog, run_id, workers=workers, progress=progress_factory(len(items)) if progress_factory else None
+    )
     try:
         ingestor.run(items, report)
     finally:

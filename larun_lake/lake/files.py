@@ -49,8 +49,9 @@ def list_files(root: Path, suffix: str = ".parquet") -> list[Path]:
     if info.type != pafs.FileType.Directory:
         return []
     selector = pafs.FileSelector(str(root), recursive=True)
-    return sorted(Path(i.path) for i in _LOCAL.get_file_info(selector)
-                  if i.type == pafs.FileType.File and i.path.endswith(suffix))
+    return sorted(
+        Path(i.path) for i in _LOCAL.get_file_info(selector) if i.type == pafs.FileType.File and i.path.endswith(suffix)
+    )
 
 
 def sha256_of(path: Path) -> str:

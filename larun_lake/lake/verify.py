@@ -35,10 +35,12 @@ class VerifyReport:
 
     @property
     def repairs(self) -> list[str]:
-        return ([f"removed orphan {p}" for p in self.orphans_removed]
-                + [f"removed staging {p}" for p in self.staging_removed]
-                + [f"marked run {r} interrupted" for r in self.runs_marked_interrupted]
-                + [f"forgot missing {p}" for p in self.forgotten])
+        return (
+            [f"removed orphan {p}" for p in self.orphans_removed]
+            + [f"removed staging {p}" for p in self.staging_removed]
+            + [f"marked run {r} interrupted" for r in self.runs_marked_interrupted]
+            + [f"forgot missing {p}" for p in self.forgotten]
+        )
 
 
 def _alive(pid: int | None) -> bool:
@@ -66,9 +68,9 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
             if not files.exists(path):
                 report.missing.append(rel)
                 continue
-            if check_checksums and files.sha256_of(path) != sha:
-                report.corrupt.append(rel)
-            elif pq.ParquetFile(str(path)).metadata.num_rows != rows[rel]:
+            if (check_checksums and files.sha256_of(path) != sha) or pq.ParquetFile(
+                str(path)
+            ).metadata.num_rows != rows[rel]:
                 report.corrupt.append(rel)
         for area in (CADENCES, HISTORY, TIC):
             for path in files.list_files(layout.root / area):
@@ -76,12 +78,16 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 if rel not in registered:
                     files.remove(path)
                     report.orphans_removed.append(rel)
-        live_runs = {r for (r, pid) in con.execute(
-            "SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall() if _alive(pid)}
+        live_runs = {
+            r
+            for (r, pid) in con.execute("SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall()
+            if _alive(pid)
+        }
         for (run_id,) in con.execute("SELECT run_id FROM lake.runs WHERE status = 'running'").fetchall():
             if run_id not in live_runs:
-                con.execute("UPDATE lake.runs SET status = 'interrupted', ended_at = ? WHERE run_id = ?",
-                            [now(), run_id])
+                con.execute(
+                    "UPDATE lake.runs SET status = 'interrupted', ended_at = ? WHERE run_id = ?", [now(), run_id]
+                )
                 report.runs_marked_interrupted.append(run_id)
         if layout.staging.is_dir():
             for entry in sorted(layout.staging.iterdir()):
@@ -93,7 +99,9 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 con.execute(
                     "UPDATE lake.products SET state = 'failed', last_error = 'data file missing: fetch again', "
                     "updated_at = ? WHERE sha256 IN (SELECT file_sha256 FROM lake.lightcurve_versions "
-                    "WHERE data_file = ?)", [now(), rel])
+                    "WHERE data_file = ?)",
+                    [now(), rel],
+                )
                 con.execute("DELETE FROM lake.lightcurve_versions WHERE data_file = ?", [rel])
                 con.execute("DELETE FROM lake.data_files WHERE path = ?", [rel])
                 report.forgotten.append(rel)

@@ -70,7 +70,7 @@ class FitsFile:
             with fitsio.FITS(str(self.path)) as f:  # vector or unusual columns: let CFITSIO decode
                 return f[index].read()
         except OSError as exc:
-            raise ProductError(str(self.path), f"unreadable FITS table in HDU {index}: {_first_line(exc)}")
+            raise ProductError(str(self.path), f"unreadable FITS table in HDU {index}: {_first_line(exc)}") from exc
 
 
 _TFORM_CODES = {"L": "i1", "B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
@@ -113,7 +113,7 @@ def open_fits(path: str | Path) -> FitsFile:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ProductError(str(path), f"cannot read file: {exc.strerror or exc}", state="failed")
+        raise ProductError(str(path), f"cannot read file: {exc.strerror or exc}", state="failed") from exc
     sha = hashlib.sha256(data).hexdigest()
     size = len(data)
     raw = data
@@ -121,7 +121,7 @@ def open_fits(path: str | Path) -> FitsFile:
         try:
             raw = gzip.decompress(data)
         except (OSError, EOFError) as exc:
-            raise ProductError(str(path), f"corrupt gzip stream ({_first_line(exc)})")
+            raise ProductError(str(path), f"corrupt gzip stream ({_first_line(exc)})") from exc
     if not raw:
         raise ProductError(str(path), "empty file")
     if not raw.startswith(b"SIMPLE  ="):
@@ -137,7 +137,7 @@ def open_fits(path: str | Path) -> FitsFile:
                 kind = "table" if hdu.get_exttype() in ("BINARY_TBL", "ASCII_TBL") else "image"
                 hdus.append(HDU(i, header, kind, offsets, _verify_checksum(raw, header, offsets)))
     except OSError as exc:
-        raise ProductError(str(path), f"corrupt or truncated FITS ({_first_line(exc)})")
+        raise ProductError(str(path), f"corrupt or truncated FITS ({_first_line(exc)})") from exc
     problem = None
     expected_ext = hdus[0].header.get("NEXTEND")
     if isinstance(expected_ext, int) and len(hdus) - 1 < expected_ext:

@@ -24,22 +24,47 @@ from .fitsfile import FitsFile, open_fits
 
 # FITS column -> lake column, for the Ames (SPOC/Kepler/K2) layout. PDCSAP becomes flux.
 AMES_COLUMNS = {
-    "TIME": "time", "TIMECORR": "timecorr", "CADENCENO": "cadenceno",
-    "SAP_FLUX": "sap_flux", "SAP_FLUX_ERR": "sap_flux_err", "SAP_BKG": "sap_bkg", "SAP_BKG_ERR": "sap_bkg_err",
-    "PDCSAP_FLUX": "flux", "PDCSAP_FLUX_ERR": "flux_err", "QUALITY": "quality", "SAP_QUALITY": "quality",
-    "PSF_CENTR1": "psf_centr1", "PSF_CENTR1_ERR": "psf_centr1_err",
-    "PSF_CENTR2": "psf_centr2", "PSF_CENTR2_ERR": "psf_centr2_err",
-    "MOM_CENTR1": "mom_centr1", "MOM_CENTR1_ERR": "mom_centr1_err",
-    "MOM_CENTR2": "mom_centr2", "MOM_CENTR2_ERR": "mom_centr2_err",
-    "POS_CORR1": "pos_corr1", "POS_CORR2": "pos_corr2",
+    "TIME": "time",
+    "TIMECORR": "timecorr",
+    "CADENCENO": "cadenceno",
+    "SAP_FLUX": "sap_flux",
+    "SAP_FLUX_ERR": "sap_flux_err",
+    "SAP_BKG": "sap_bkg",
+    "SAP_BKG_ERR": "sap_bkg_err",
+    "PDCSAP_FLUX": "flux",
+    "PDCSAP_FLUX_ERR": "flux_err",
+    "QUALITY": "quality",
+    "SAP_QUALITY": "quality",
+    "PSF_CENTR1": "psf_centr1",
+    "PSF_CENTR1_ERR": "psf_centr1_err",
+    "PSF_CENTR2": "psf_centr2",
+    "PSF_CENTR2_ERR": "psf_centr2_err",
+    "MOM_CENTR1": "mom_centr1",
+    "MOM_CENTR1_ERR": "mom_centr1_err",
+    "MOM_CENTR2": "mom_centr2",
+    "MOM_CENTR2_ERR": "mom_centr2_err",
+    "POS_CORR1": "pos_corr1",
+    "POS_CORR2": "pos_corr2",
 }
 QLP_COLUMNS = {
-    "TIME": "time", "CADENCENO": "cadenceno", "SAP_FLUX": "sap_flux", "QUALITY": "quality",
-    "KSPSAP_FLUX": "kspsap_flux", "KSPSAP_FLUX_ERR": "kspsap_flux_err",
-    "KSPSAP_FLUX_SML": "kspsap_flux_sml", "KSPSAP_FLUX_LAG": "kspsap_flux_lag",
-    "DET_FLUX": "det_flux", "DET_FLUX_ERR": "det_flux_err", "DET_FLUX_SML": "det_flux_sml",
-    "DET_FLUX_LAG": "det_flux_lag", "SYS_RM_FLUX": "sys_rm_flux", "ORBITID": "orbitid",
-    "SAP_X": "sap_x", "SAP_Y": "sap_y", "SAP_BKG": "sap_bkg", "SAP_BKG_ERR": "sap_bkg_err",
+    "TIME": "time",
+    "CADENCENO": "cadenceno",
+    "SAP_FLUX": "sap_flux",
+    "QUALITY": "quality",
+    "KSPSAP_FLUX": "kspsap_flux",
+    "KSPSAP_FLUX_ERR": "kspsap_flux_err",
+    "KSPSAP_FLUX_SML": "kspsap_flux_sml",
+    "KSPSAP_FLUX_LAG": "kspsap_flux_lag",
+    "DET_FLUX": "det_flux",
+    "DET_FLUX_ERR": "det_flux_err",
+    "DET_FLUX_SML": "det_flux_sml",
+    "DET_FLUX_LAG": "det_flux_lag",
+    "SYS_RM_FLUX": "sys_rm_flux",
+    "ORBITID": "orbitid",
+    "SAP_X": "sap_x",
+    "SAP_Y": "sap_y",
+    "SAP_BKG": "sap_bkg",
+    "SAP_BKG_ERR": "sap_bkg_err",
 }
 PDCSAP_AUTHORS = ("SPOC", "TESS-SPOC", "Kepler", "K2")
 
@@ -108,7 +133,9 @@ def read_lightcurve(path: str, *, ff: FitsFile | None = None) -> LightCurveData:
         number_name = "CAMPAIGN" if kind.mission == "K2" else "QUARTER"
         number = _int(primary.get(number_name))
     if target_id is None:
-        raise ProductError(name, f"no target id in the primary header ({'TICID' if kind.mission == 'TESS' else 'KEPLERID'})")
+        raise ProductError(
+            name, f"no target id in the primary header ({'TICID' if kind.mission == 'TESS' else 'KEPLERID'})"
+        )
     if number is None:
         raise ProductError(name, f"no {number_name} in the primary header")
 
@@ -150,8 +177,11 @@ def read_lightcurve(path: str, *, ff: FitsFile | None = None) -> LightCurveData:
     lc_id = make_lc_id(kind.mission, kind.author, target_id, period, kind.exptime_s, segment)
 
     meta = _metadata(ff, kind, primary, table_header, target_id, number, period, segment, lc_id, columns)
-    meta.update(flux_column=flux_source, flux_err_column=flux_err_source,
-                dropped_columns=",".join(c for c in fits_names[0] if c.upper() not in mapping) or None)
+    meta.update(
+        flux_column=flux_source,
+        flux_err_column=flux_err_source,
+        dropped_columns=",".join(c for c in fits_names[0] if c.upper() not in mapping) or None,
+    )
     return LightCurveData(meta, columns)
 
 

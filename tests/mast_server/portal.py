@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import Catalog, TicTable
+from .catalog import Catalog
 from .schema import (
     DISTANCE_FIELD,
     NUMERIC_TYPES,
@@ -23,6 +23,7 @@ from .schema import (
     products_column_config,
     tic_column_config,
 )
+from .tic import TicTable
 
 Row = dict[str, Any]
 Fields = list[tuple[str, str]]

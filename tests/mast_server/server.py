@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from . import portal
-from .catalog import Catalog, TicTable
+from .catalog import Catalog
 from .faults import KINDS, Fault, FaultSet
+from .tic import TicTable
 
 _CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
 

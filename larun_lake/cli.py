@@ -1,0 +1,199 @@
+"""The `larun-lake` command: a thin shell over `larun_lake.Lake`.
+
+Each command parses its options, calls one API method and formats the result.
+Domain errors become one red line with a hint and the contract's exit code;
+--debug shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import cli_output as ui
+from .api import Lake
+from .config import Settings
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, LarunLakeError, UsageError
+from .ingest.importer import discover
+
+app = typer.Typer(
+    name="larun-lake",
+    help="A local data lake for TESS, Kepler and K2 light curves: import, harvest, query with SQL, materialize.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@dataclass
+class CliState:
+    settings: Settings
+    debug: bool
+    quiet: bool
+
+    def lake(self) -> Lake:
+        return Lake(settings=self.settings)
+
+
+def handled(fn):
+    """Run a command inside the error boundary."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: typer.Context, *args, **kwargs):
+        state: CliState = ctx.obj
+        try:
+            return fn(ctx, *args, **kwargs)
+        except LarunLakeError as exc:
+            if state.debug:
+                raise
+            ui.print_error(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            ui.print_error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as exc:
+            if state.debug:
+                raise
+            ui.print_error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
+            raise typer.Exit(EXIT_PARTIAL) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    lake: Annotated[
+        Path | None, typer.Option("--lake", help="Lake folder (env LARUN_LAKE; default ./data/lake).")
+    ] = None,
+    wait: Annotated[float | None, typer.Option(help="Seconds to wait for a busy lake (env LARUN_LAKE_WAIT).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; errors and summary only.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks instead of one-line errors.")] = False,
+) -> None:
+    """Global options come before the command: larun-lake --lake PATH COMMAND ..."""
+    ctx.obj = CliState(Settings.resolve(lake, wait_s=wait), debug, quiet)
+
+
+@app.command("import")
+@handled
+def import_cmd(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="FITS files and folders (searched recursively), any mix.")],
+    workers: Annotated[int, typer.Option(help="Files read in parallel (0: automatic).")] = 0,
+) -> None:
+    """Ingest light-curve FITS files already on disk (lightkurve caches, MAST downloads). Files are never changed."""
+    state: CliState = ctx.obj
+    lake = state.lake()
+    found = discover(paths)
+    total_bytes = sum(p.stat().st_size for p in found)
+    enabled = not state.quiet and sys.stderr.isatty()
+    with ui.file_progress(len(found), total_bytes, enabled=enabled, label="import") as progress:
+        report = lake.import_files(found, workers=workers, progress=progress)
+    for path, status, reason in report.problems:
+        if status != "skipped" or not state.quiet:
+            ui.err.print(f"{status}: {path}: {reason}", highlight=False, markup=False)
+    rate = report.n_files / report.seconds if report.seconds else 0.0
+    ui.err.print(
+        f"import {report.run_id}: {report.ingested} ingested ({report.superseded} superseding older versions), "
+        f"{report.unchanged} unchanged, {report.skipped} skipped, {report.quarantined} quarantined, "
+        f"{report.failed} failed; {report.n_files} files, {ui.human_bytes(report.bytes_read)} in "
+        f"{report.seconds:.1f} s ({rate:.0f} files/s)",
+        highlight=False,
+        markup=False,
+    )
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+
+
+@app.command()
+@handled
+def status(
+    ctx: typer.Context,
+    by_period: Annotated[bool, typer.Option("--by-period", help="One row per mission/author/period.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """What the lake holds: light curves by mission/author/period, product states, bytes on disk."""
+    report = ctx.obj.lake().status()
+    if as_json:
+        ui.out.print_json(json.dumps(report.to_dict(), default=str))
+        return
+    import pyarrow as pa
+
+    ui.out.print(f"lake {report.lake}: {report.n_lightcurves} light curves", highlight=False)
+    rows = report.by_period if by_period else report.by_kind
+    if rows:
+        ui.print_rows(pa.Table.from_pylist(rows), "table")
+    states = ", ".join(f"{k} {v}" for k, v in report.products.items()) or "none"
+    ui.out.print(f"products: {states}", highlight=False)
+    disk = ", ".join(f"{k} {ui.human_bytes(v)}" for k, v in report.disk_bytes.items())
+    ui.out.print(f"disk: {disk}", highlight=False)
+    if report.last_run:
+        r = report.last_run
+        ui.out.print(f"last run: {r['run_id']} {r['command']} {r['status']}", highlight=False)
+
+
+@app.command()
+@handled
+def sql(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Argument(help="SQL text (SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE).")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from a file.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(ui.FORMATS)}.")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows shown by the table/markdown formats.")] = 1000,
+) -> None:
+    """Run read-only SQL over the lake (tables: lightcurves, cadences, products, runs, quality_bits, ...)."""
+    if (query is None) == (file is None):
+        raise UsageError("give either a query or --file, not both or neither", hint="larun-lake sql 'SELECT ...'")
+    if fmt not in ui.FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", hint=f"use one of {', '.join(ui.FORMATS)}")
+    if fmt == "parquet" and output is None:
+        raise UsageError("--format parquet needs --output FILE")
+    if file is not None:
+        try:
+            query = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{file}: cannot read SQL file ({exc.strerror})", hint="check the path") from exc
+    result = ctx.obj.lake().sql(query)
+    ui.print_rows(result.arrow(), fmt, max_rows=max_rows, output=str(output) if output else None)
+
+
+@app.command()
+@handled
+def verify(
+    ctx: typer.Context,
+    checksums: Annotated[bool, typer.Option(help="Re-hash every data file (slower).")] = True,
+    forget_missing: Annotated[
+        bool, typer.Option(help="Drop light curves whose data file is gone, so they are fetched again.")
+    ] = False,
+) -> None:
+    """Check the catalog against the data files; remove orphans and stale staging; report damage."""
+    report = ctx.obj.lake().verify(checksums=checksums, forget_missing=forget_missing)
+    for line in report.repairs:
+        ui.out.print(f"repaired: {line}", highlight=False)
+    for rel in report.missing:
+        ui.err.print(f"missing: {rel} (run verify --forget-missing, then import or harvest again)", highlight=False)
+    for rel in report.corrupt:
+        ui.err.print(f"corrupt: {rel} (checksum or row count differs from the catalog)", highlight=False)
+    verdict = "consistent" if report.consistent else "NOT consistent"
+    ui.out.print(
+        f"verify: {report.checked_files} data files checked, {len(report.repairs)} repairs, lake {verdict}",
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_OK if report.consistent else EXIT_PARTIAL)
+
+
+def main() -> None:
+    app()
