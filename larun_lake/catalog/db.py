@@ -28,7 +28,13 @@ from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
 
 SCHEMA_VERSION = 1
-_LOCK_MARKERS = ("could not set lock", "conflicting lock", "database is locked", "resource temporarily unavailable")
+_LOCK_MARKERS = (
+    "could not set lock",
+    "conflicting lock",
+    "database is locked",
+    "resource temporarily unavailable",
+    "unique file handle conflict",  # held by another connection of this process
+)
 
 
 def now() -> datetime:

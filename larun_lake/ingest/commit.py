@@ -8,6 +8,7 @@ in between leaves unregistered files, which the views never read and `verify` re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,12 +56,14 @@ class _Plan:
 class BatchCommitter:
     """Applies one batch inside an open write transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, stage_dir: Path) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, stage_dir: Path,
+                 sequence: Iterator[int]) -> None:
         self.con = con
         self.layout = layout
         self.run_id = run_id
         self.stage_dir = stage_dir
-        self.seq = 0
+        # File numbers are unique across the run's batches: a merge must never reuse the name it replaces.
+        self.sequence = sequence
         self.published: list[Path] = []
         self.obsolete: list[Path] = []
 
@@ -191,8 +194,7 @@ class BatchCommitter:
                     products.set_state_by_sha(self.con, p.key, "superseded", self.run_id)
 
     def _write(self, part: Partition, chunk: list[tuple[str, pa.Table]], *, history: bool) -> tuple[str, WrittenFile]:
-        self.seq += 1
-        relpath = self.layout.data_file(part, self.run_id, self.seq, history=history)
+        relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=history)
         staged = self.stage_dir / relpath.replace("/", "__")
         written = write_file(staged, chunk)
         final = self.layout.abspath(relpath)

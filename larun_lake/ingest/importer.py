@@ -6,6 +6,7 @@ The catalog is held only while a batch commits (a fraction of a second), so that
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -102,6 +103,7 @@ class Ingestor:
         self.workers = workers or default_workers()
         self.progress = progress
         self.stage_dir = self.layout.staging / run_id
+        self.sequence = itertools.count(1)
 
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
         start = time.monotonic()
@@ -136,16 +138,18 @@ class Ingestor:
             yield batch
 
     def commit(self, batch: list[Converted]) -> BatchOutcome:
-        committer = BatchCommitter(None, self.layout, self.run_id, self.stage_dir)  # type: ignore[arg-type]
+        published: list = []
+        obsolete: list = []
         try:
             with self.catalog.write(f"import run {self.run_id}") as con:
-                committer.con = con
+                committer = BatchCommitter(con, self.layout, self.run_id, self.stage_dir, self.sequence)
+                published, obsolete = committer.published, committer.obsolete
                 outcome = committer.commit(batch)
         except BaseException:
-            for path in committer.published:  # never registered: remove what was moved in
+            for path in published:  # never registered: remove what was moved in
                 files.remove(path)
             raise
-        for path in committer.obsolete:  # replaced by files registered in the commit
+        for path in obsolete:  # replaced by files registered in the commit
             files.remove(path)
         return outcome
 

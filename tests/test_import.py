@@ -1,0 +1,217 @@
+"""Import into a lake: partitioned Parquet, catalog rows, idempotence, versions, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from astropy.io import fits
+
+from larun_lake import Lake
+from larun_lake.readers.lightcurve import read_lightcurve
+
+from .conftest import FIXTURES, GOLDEN_STALE, KEPLER_Q2, QLP_S24, SPOC_S1, SPOC_S1_OLD
+
+
+def data_files(lake: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(lake)): p.read_bytes() for p in sorted(lake.rglob("*.parquet"))}
+
+
+def test_fixture_import_counts(fixture_lake: Path) -> None:
+    lake = Lake(fixture_lake)
+    states = dict(lake.sql("SELECT state, count(*) FROM products GROUP BY state").fetchall())
+    assert states == {"ingested": 23, "skipped": 11}
+    kinds = lake.sql("SELECT mission, author, count(*) n FROM lightcurves GROUP BY ALL ORDER BY ALL").fetchall()
+    assert kinds == [("K2", "K2", 2), ("Kepler", "Kepler", 3), ("TESS", "QLP", 2), ("TESS", "SPOC", 13),
+                     ("TESS", "TESS-SPOC", 3)]
+
+
+def test_hive_layout_and_plain_parquet_readers(fixture_lake: Path) -> None:
+    parts = {p.parent.relative_to(fixture_lake).as_posix() for p in (fixture_lake / "cadences").rglob("*.parquet")}
+    assert "cadences/mission=TESS/author=SPOC/period=s0001" in parts
+    assert "cadences/mission=Kepler/author=Kepler/period=q02" in parts
+    assert "cadences/mission=K2/author=K2/period=c04" in parts
+    # Plain pandas, no LARUN Lake code: the same cadences as the SQL view.
+    df = pd.read_parquet(fixture_lake / "cadences", filters=[("target_id", "=", 25155310)])
+    via_sql = Lake(fixture_lake).sql(
+        "SELECT time, flux FROM cadences WHERE target_id = 25155310 ORDER BY lc_id, cadenceno").df()
+    assert len(df) == len(via_sql) == 20076 + 15678
+    assert set(df["period"].astype(str)) == {"s0001", "s0006"}
+    sorted_df = df.sort_values(["lc_id", "cadenceno"])
+    np.testing.assert_array_equal(sorted_df["flux"].to_numpy(), via_sql["flux"].to_numpy())
+    # Partition columns are not repeated inside the files.
+    one = next((fixture_lake / "cadences").rglob("*.parquet"))
+    assert not {"mission", "author", "period"} & set(pq.read_schema(one).names)
+
+
+def test_cadences_match_the_fits_file(fixture_lake: Path) -> None:
+    lake = Lake(fixture_lake)
+    got = lake.sql("SELECT time, flux, flux_err, pdcsap_flux, sap_flux, quality, sector FROM cadences "
+                   "WHERE lc_id = 'TESS:SPOC:25155310:s0001:120' ORDER BY cadenceno").df()
+    raw = fits.getdata(SPOC_S1, 1)
+    np.testing.assert_array_equal(got["time"], raw["TIME"])
+    np.testing.assert_array_equal(got["flux"].to_numpy(), raw["PDCSAP_FLUX"])
+    np.testing.assert_array_equal(got["pdcsap_flux"].to_numpy(), raw["PDCSAP_FLUX"])
+    np.testing.assert_array_equal(got["sap_flux"].to_numpy(), raw["SAP_FLUX"])
+    np.testing.assert_array_equal(got["quality"].to_numpy(), raw["QUALITY"])
+    assert (got["sector"] == 1).all()
+    assert got["flux"].dtype == np.float32  # no float64 blow-up
+
+
+def test_lightcurves_row(fixture_lake: Path) -> None:
+    row = Lake(fixture_lake).sql(
+        "SELECT * FROM lightcurves WHERE lc_id = 'Kepler:Kepler:10002792:q02:1800'").df().iloc[0]
+    assert row["target_id"] == 10002792 and row["quarter"] == 2 and pd.isna(row["sector"])
+    assert row["n_cadences"] == 4354 and row["data_rel"] == 25 and row["exptime_s"] == 1800
+    assert row["file_sha256"] == hashlib.sha256(KEPLER_Q2.read_bytes()).hexdigest()
+    assert row["file_name"] == KEPLER_Q2.name and row["checksum_ok"]
+    assert row["run_id"] and row["ingested_at"] is not None
+
+
+def test_runs_record_versions_and_counts(fixture_lake: Path) -> None:
+    run = Lake(fixture_lake).sql("SELECT * FROM runs ORDER BY started_at LIMIT 1").df().iloc[0]
+    assert run["command"] == "import" and run["status"] == "ok"
+    assert run["n_files"] == 34 and run["n_ingested"] == 23 and run["n_skipped"] == 11
+    for column in ("larun_lake_version", "astropy_version", "lightkurve_version", "astroquery_version",
+                   "duckdb_version", "pyarrow_version"):
+        assert run[column], column
+
+
+def test_quality_bits_match_lightkurve(fixture_lake: Path) -> None:
+    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
+
+    lake = Lake(fixture_lake)
+    tess = lake.sql("SELECT sum(value) FILTER (in_default) FROM quality_bits "
+                    "WHERE mission = 'TESS' AND author = 'SPOC'").fetchall()[0][0]
+    assert tess == TessQualityFlags.DEFAULT_BITMASK
+    kepler_hard = lake.sql("SELECT quality_bitmask('Kepler', 'Kepler', 'hard', NULL)").fetchall()[0][0]
+    assert kepler_hard == KeplerQualityFlags.HARD_BITMASK
+    qlp = lake.sql("SELECT quality_bitmask('TESS', 'QLP', 'hard', 24), quality_bitmask('TESS', 'QLP', 'hard', 60)").fetchall()
+    assert qlp == [(TessQualityFlags.HARD_BITMASK | 4096, TessQualityFlags.HARD_BITMASK | 2**30)]
+
+
+def test_n_good_equals_cadences_passing_the_default_mask(fixture_lake: Path) -> None:
+    rows = Lake(fixture_lake).sql(
+        "SELECT l.lc_id, any_value(l.n_good) n_good, "
+        "count(*) FILTER (isfinite(c.time) AND is_good(c.flux, c.quality, "
+        "quality_bitmask(l.mission, l.author, 'default', l.sector))) AS n "
+        "FROM lightcurves l JOIN cadences c USING (lc_id) GROUP BY l.lc_id").fetchall()
+    assert len(rows) == 23
+    assert all(n_good == n for _, n_good, n in rows)
+
+
+def test_reimport_changes_nothing(lake_copy: Path) -> None:
+    before = data_files(lake_copy)
+    versions_before = Lake(lake_copy).sql("SELECT * FROM lightcurve_versions ORDER BY ALL").df()
+    report = Lake(lake_copy).import_files([FIXTURES])
+    assert report.ingested == 0 and report.unchanged == 23
+    assert data_files(lake_copy) == before
+    pd.testing.assert_frame_equal(Lake(lake_copy).sql("SELECT * FROM lightcurve_versions ORDER BY ALL").df(),
+                                  versions_before)
+
+
+def _with_release(src: Path, dest: Path, data_rel: int, procver: str, scale: float = 1.0) -> Path:
+    with fits.open(src) as hdul:
+        hdul[0].header["DATA_REL"] = data_rel
+        hdul[0].header["PROCVER"] = procver
+        hdul[1].data["PDCSAP_FLUX"] = hdul[1].data["PDCSAP_FLUX"] * scale
+        hdul.writeto(dest, checksum=True)
+    return dest
+
+
+def test_newer_release_supersedes_and_history_is_kept(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([SPOC_S1, QLP_S24])
+    newer = _with_release(SPOC_S1, tmp_path / "newer_lc.fits", 99, "spoc-9.9.9-20300101", scale=2.0)
+    report = lake.import_files([newer])
+    assert report.ingested == 1 and report.superseded == 1
+    lc_id = "TESS:SPOC:25155310:s0001:120"
+    versions = lake.sql("SELECT data_rel, is_current, data_file FROM lightcurve_versions WHERE lc_id = ? "
+                        "ORDER BY data_rel", [lc_id]).fetchall()
+    assert [(v[0], v[1]) for v in versions] == [(42, False), (99, True)]
+    assert versions[0][2].startswith("_history/")
+    assert lake.sql("SELECT count(*) FROM lightcurves WHERE lc_id = ?", [lc_id]).fetchall() == [(1,)]
+    flux = lake.sql("SELECT flux FROM cadences WHERE lc_id = ? ORDER BY cadenceno LIMIT 5", [lc_id]).df()["flux"]
+    original = fits.getdata(SPOC_S1, 1)["PDCSAP_FLUX"][:5]
+    np.testing.assert_allclose(flux.to_numpy(), original * 2.0)
+    assert lake.sql("SELECT count(*) FROM cadences WHERE lc_id = ?", [lc_id]).fetchall() == [(20076,)]
+    # Superseded rows left the cadences folder, so plain readers see one version only.
+    plain = pd.read_parquet(tmp_path / "lake" / "cadences", filters=[("lc_id", "=", lc_id)])
+    assert len(plain) == 20076
+    old_rows = pd.read_parquet(tmp_path / "lake" / "_history")
+    assert len(old_rows) == 20076
+    states = dict(lake.sql("SELECT file_name, state FROM products").fetchall())
+    assert states[SPOC_S1.name] == "superseded" and states["newer_lc.fits"] == "ingested"
+    # The other light curve in the lake is untouched.
+    assert lake.sql("SELECT count(*) FROM cadences WHERE author = 'QLP'").fetchall() == [(1226,)]
+
+
+def test_older_release_imported_later_does_not_replace_current(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([SPOC_S1])
+    older = _with_release(SPOC_S1, tmp_path / "older_lc.fits", 5, "spoc-3.0.0-20180101", scale=3.0)
+    report = lake.import_files([older])
+    assert report.ingested == 1 and report.superseded == 0
+    current = lake.sql("SELECT data_rel FROM lightcurves WHERE target_id = 25155310").fetchall()
+    assert current == [(42,)]
+    assert lake.sql("SELECT count(*) FROM superseded_lightcurves").fetchall() == [(1,)]
+
+
+def test_many_imports_do_not_explode_into_one_file_per_light_curve(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    for path in sorted((FIXTURES / "tess_spoc").glob("*s0001*")):
+        lake.import_files([path])
+    files = list((tmp_path / "lake" / "cadences" / "mission=TESS" / "author=SPOC" / "period=s0001").glob("*.parquet"))
+    assert len(files) == 1
+    assert lake.sql("SELECT count(DISTINCT lc_id) FROM cadences WHERE period = 's0001'").fetchall() == [(2,)]
+
+
+def test_bad_files_are_recorded_and_others_ingested(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(KEPLER_Q2, src)
+    (src / "half_lc.fits").write_bytes(SPOC_S1.read_bytes()[:1_000_000])
+    (src / "empty_lc.fits").write_bytes(b"")
+    (src / "notes_lc.fits").write_text("hello")
+    shutil.copy(GOLDEN_STALE, src)
+    lake = Lake(tmp_path / "lake")
+    report = lake.import_files([src])
+    assert (report.ingested, report.quarantined, report.failed) == (2, 3, 0)
+    assert not report.ok
+    rows = dict(lake.sql("SELECT file_name, state || ': ' || coalesce(last_error, '') FROM products").fetchall())
+    assert rows["half_lc.fits"].startswith("quarantined: truncated")
+    assert rows["empty_lc.fits"] == "quarantined: empty file"
+    assert rows["notes_lc.fits"].startswith("quarantined: not a FITS file")
+    assert lake.sql("SELECT checksum_ok FROM lightcurves WHERE file_name = 'golden-lc.fits'").fetchall() == [(False,)]
+    assert lake.sql("SELECT attempts FROM products WHERE file_name = 'empty_lc.fits'").fetchall() == [(1,)]
+
+
+def test_import_never_touches_the_users_files(tmp_path: Path) -> None:
+    src = tmp_path / "cache"
+    shutil.copytree(FIXTURES / "kepler", src)
+    before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in src.iterdir()}
+    Lake(tmp_path / "lake").import_files([src])
+    assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in src.iterdir()} == before
+
+
+def test_row_groups_let_duckdb_skip_by_target(fixture_lake: Path) -> None:
+    path = next((fixture_lake / "cadences" / "mission=TESS" / "author=SPOC" / "period=s0001").glob("*.parquet"))
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups >= 2
+    idx = pq.read_schema(path).get_field_index("target_id")
+    ranges = [(meta.row_group(i).column(idx).statistics.min, meta.row_group(i).column(idx).statistics.max)
+              for i in range(meta.num_row_groups)]
+    assert ranges == sorted(ranges)
+    assert all(lo == hi for lo, hi in ranges)  # one star per row group for two-minute sectors
+    assert meta.row_group(0).column(pq.read_schema(path).get_field_index("flux")).compression == "ZSTD"
+
+
+def test_identity_is_stable_across_import_paths(tmp_path: Path) -> None:
+    renamed = tmp_path / "target_s0001.fits"
+    shutil.copy(SPOC_S1_OLD, renamed)
+    a, b = read_lightcurve(str(renamed)), read_lightcurve(str(SPOC_S1_OLD))
+    assert a.lc_id == b.lc_id

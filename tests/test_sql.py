@@ -1,0 +1,142 @@
+"""The read-only SQL surface: allowlist, sandbox, eager results, examples, concurrent readers and writers."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from larun_lake import Lake, LakeBusyError, NotALakeError, QueryError, ReadOnlyViolation
+from larun_lake.sqlfiles import list_sql, load_sql
+
+from .conftest import run_cli
+from .fitsgen import make_spoc_set
+
+REFUSED = [
+    "DELETE FROM products",
+    "INSERT INTO runs (run_id, command, started_at) VALUES ('x', 'y', now())",
+    "UPDATE products SET state = 'known'",
+    "DROP TABLE lightcurve_versions",
+    "CREATE TABLE t AS SELECT 1",
+    "ALTER TABLE products ADD COLUMN x INT",
+    "ATTACH '/tmp/other.duckdb' AS other",
+    "DETACH lake",
+    "COPY (SELECT * FROM lightcurves) TO '/tmp/out.csv'",
+    "COPY products FROM '/tmp/in.csv'",
+    "EXPORT DATABASE '/tmp/dump'",
+    "PRAGMA enable_profiling",
+    "SET threads = 1",
+    "INSTALL spatial",
+    "LOAD spatial",
+    "CHECKPOINT",
+    "SELECT 1; DELETE FROM products",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_parquet('/tmp/*.parquet')",
+    "SELECT * FROM glob('/etc/*')",
+]
+
+
+def catalog_hash(lake: Path) -> str:
+    return hashlib.sha256((lake / "catalog.duckdb").read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("statement", REFUSED)
+def test_statements_that_change_or_escape_the_lake_are_refused(fixture_lake: Path, statement: str) -> None:
+    before = catalog_hash(fixture_lake)
+    with pytest.raises((ReadOnlyViolation, QueryError)) as err:
+        Lake(fixture_lake).sql(statement)
+    assert "refused" in str(err.value) or "Permission" in str(err.value) or "glob" in str(err.value)
+    assert catalog_hash(fixture_lake) == before
+    assert Lake(fixture_lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT 1", "WITH a AS (SELECT 2 AS x) SELECT x FROM a", "EXPLAIN SELECT * FROM cadences",
+    "DESCRIBE lightcurves", "SHOW TABLES", "SUMMARIZE SELECT n_good FROM lightcurves", "PRAGMA table_info('products')",
+    "FROM lightcurves LIMIT 1",
+])
+def test_read_only_statements_run(fixture_lake: Path, statement: str) -> None:
+    assert len(Lake(fixture_lake).sql(statement)) >= 1
+
+
+def test_result_is_eager_and_usable_after_close(fixture_lake: Path) -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    result = Lake(fixture_lake).sql("SELECT * FROM cadences WHERE target_id = ?", [25155310])
+    # The catalog is closed now: a writer can open it immediately.
+    with Lake(fixture_lake, wait=0).catalog.write("test"):
+        pass
+    assert isinstance(result.arrow(), pa.Table)
+    assert len(result.df()) == 20076 + 15678
+    assert isinstance(result.pl(), pl.DataFrame) and result.pl().height == 35754
+
+
+@pytest.mark.parametrize("name", list_sql("examples"))
+def test_every_example_query_runs(fixture_lake: Path, name: str) -> None:
+    result = Lake(fixture_lake).sql(load_sql(name))
+    assert len(result.columns) >= 2
+    if name.endswith(("quiet_stars.sql", "coverage_by_period.sql", "multi_sector_targets.sql",
+                      "flagged_cadences.sql", "good_cadences_of_target.sql", "problem_files.sql")):
+        assert len(result) > 0, name
+
+
+def test_quiet_stars_example_orders_by_cdpp(fixture_lake: Path) -> None:
+    rows = Lake(fixture_lake).sql(load_sql("examples/quiet_stars.sql")).df()
+    assert rows["cdpp_1h"].is_monotonic_increasing
+    # TIC 279741379 is quieter (63.5 ppm) but only 68 % of its cadences are good, so the filter drops it.
+    assert rows.iloc[0]["target_id"] == 256364928  # 67.4 ppm
+
+
+def test_malformed_query_and_missing_lake(tmp_path: Path, fixture_lake: Path) -> None:
+    with pytest.raises(QueryError, match="syntax"):
+        Lake(fixture_lake).sql("SELEC 1")
+    with pytest.raises(QueryError, match="no_such_column"):
+        Lake(fixture_lake).sql("SELECT no_such_column FROM lightcurves")
+    with pytest.raises(NotALakeError, match="does not exist"):
+        Lake(tmp_path / "nowhere").sql("SELECT 1")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(NotALakeError, match="not a lake"):
+        Lake(tmp_path / "plain").sql("SELECT 1")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_busy_lake_names_the_holder(lake_copy: Path) -> None:
+    holder = Lake(lake_copy).catalog
+    with holder.write("import run test-holder"):
+        started = time.monotonic()
+        with pytest.raises(LakeBusyError, match=r"lake busy: import run test-holder, pid \d+"):
+            Lake(lake_copy, wait=0.3).sql("SELECT 1")
+        assert time.monotonic() - started < 5
+        proc = run_cli("--lake", str(lake_copy), "--wait", "0.3", "sql", "SELECT 1")
+        assert proc.returncode == 3
+        assert "lake busy: import run test-holder, pid" in proc.stderr
+
+
+@pytest.mark.slow
+def test_sql_works_while_another_process_imports(tmp_path: Path) -> None:
+    files = make_spoc_set(tmp_path / "fits", 160, n_cadences=6000, seed=3)
+    lake = tmp_path / "lake"
+    importer = subprocess.Popen([sys.executable, "-m", "larun_lake", "--lake", str(lake), "--quiet", "import",
+                                 str(tmp_path / "fits")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (lake / "catalog.duckdb").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counts = []
+        while importer.poll() is None and time.monotonic() < deadline:
+            proc = run_cli("--lake", str(lake), "--wait", "30", "sql", "SELECT count(*) AS n FROM lightcurves",
+                           "--format", "csv")
+            assert proc.returncode == 0, proc.stderr
+            counts.append(int(proc.stdout.splitlines()[1]))
+        _, err = importer.communicate(timeout=120)
+    finally:
+        importer.kill()
+    assert importer.returncode == 0, err
+    assert len(counts) >= 2, "the import finished before a concurrent query ran"
+    assert counts == sorted(counts)  # never a half-visible batch going backwards
+    assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(len(files),)]
