@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
@@ -42,7 +41,8 @@ def print_rows(table: pa.Table, fmt: str, *, max_rows: int = 1000, output: str |
     stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
     try:
         if fmt == "csv":
-            pacsv.write_csv(table, stream)
+            # pandas quotes only where needed (pyarrow quotes every string)
+            stream.write(table.to_pandas().to_csv(index=False, lineterminator="\n").encode())
         elif fmt in ("json", "jsonl"):
             rows = table.to_pylist()
             if fmt == "json":

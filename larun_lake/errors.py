@@ -40,6 +40,10 @@ class NotALakeError(LarunLakeError):
     """The path given as a lake does not exist or holds no catalog."""
 
 
+class LakeDamagedError(LarunLakeError):
+    """The catalog refers to data files that are gone or altered."""
+
+
 class SchemaVersionError(LarunLakeError):
     """The catalog was written by a newer LARUN Lake."""
 

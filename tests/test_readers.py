@@ -15,8 +15,16 @@ from larun_lake.errors import ProductError
 from larun_lake.readers.fitsfile import ones_complement_sum, open_fits
 from larun_lake.readers.lightcurve import read_lightcurve, version_key
 
-from .conftest import (FIXTURES, GOLDEN_STALE, K2_C4, KEPLER_Q2, LIGHTKURVE_READABLE, QLP_S24, SPOC_S1,
-                       TESS_SPOC_FFI, TPF_GZ)
+from .conftest import (
+    FIXTURES,
+    GOLDEN_STALE,
+    K2_C4,
+    KEPLER_Q2,
+    LIGHTKURVE_READABLE,
+    QLP_S24,
+    SPOC_S1,
+    TESS_SPOC_FFI,
+)
 
 
 def lk_read(path: Path, **kwargs):

@@ -22,12 +22,15 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from ..errors import LakeBusyError, NotALakeError, SchemaVersionError
+from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
 from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
 
 SCHEMA_VERSION = 1
+# Waiters poll this often at most: writers leave gaps of WRITER_GAP_S between commits.
+MAX_BACKOFF_S = 0.05
+WRITER_GAP_S = 0.15
 _LOCK_MARKERS = (
     "could not set lock",
     "conflicting lock",
@@ -111,7 +114,7 @@ class Catalog:
                 if time.monotonic() + delay > deadline:
                     raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
                 time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
+                delay = min(delay * 2, MAX_BACKOFF_S)
 
     def _busy_message(self, exc: Exception) -> str:
         holder = ""
@@ -132,7 +135,7 @@ class Catalog:
         con = self._connect(read_only=True)
         try:
             self._check_version(con)
-            self._install_surface(con)
+            self._install_surface(con, with_cadences=True)
             if sandbox:
                 self._sandbox(con)
             yield con
@@ -148,7 +151,7 @@ class Catalog:
             self._migrate(con)
             self._write_info(command)
             info_written = True
-            self._install_surface(con)
+            self._install_surface(con, with_cadences=False)
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -164,13 +167,13 @@ class Catalog:
     # -- schema ------------------------------------------------------------------------------
     def _check_version(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
-            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchone()
+            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchall()
         except duckdb.CatalogException as exc:
             raise NotALakeError(
                 f"{self.layout.root} has a catalog without LARUN Lake tables",
                 hint="point --lake at a LARUN Lake folder",
             ) from exc
-        version = int(row[0]) if row else 0
+        version = int(row[0][0]) if row else 0
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"lake {self.layout.root} has catalog schema version {version}, "
@@ -181,11 +184,11 @@ class Catalog:
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         has_meta = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = 'lake_meta'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if has_meta:
             self._check_version(con)
-            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchone()
-            if row and int(row[0]) == SCHEMA_VERSION:
+            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchall()
+            if row and int(row[0][0]) == SCHEMA_VERSION:
                 return
         con.execute("BEGIN TRANSACTION")
         con.execute(load_sql("schema.sql"))
@@ -194,11 +197,25 @@ class Catalog:
         con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('created_at', ?)", [now().isoformat()])
         con.execute("COMMIT")
 
-    def _install_surface(self, con: duckdb.DuckDBPyConnection) -> None:
-        files = [
-            str(self.layout.abspath(p))
-            for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()
-        ]
+    def _install_surface(self, con: duckdb.DuckDBPyConnection, *, with_cadences: bool) -> None:
+        """TEMP views and macros; writers get an empty `cadences` (they never read it, and must
+        work even when a data file is missing, as `verify` does)."""
+        files: list[str] = []
+        if with_cadences:
+            relpaths = [
+                p
+                for (p,) in con.execute(
+                    "SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path"
+                ).fetchall()
+            ]
+            files = [str(self.layout.abspath(p)) for p in relpaths]
+            missing = [rel for rel, path in zip(relpaths, files, strict=True) if not os.path.exists(path)]
+            if missing:
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise LakeDamagedError(
+                    f"lake data file {missing[0]} is missing{more}",
+                    hint="run 'larun-lake verify' to check and repair the lake",
+                )
         if files:
             con.execute("SET VARIABLE cadence_files = ?", [files])
             con.execute(

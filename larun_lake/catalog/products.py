@@ -30,9 +30,9 @@ def upsert(
     if state not in STATES:
         raise ValueError(f"unknown product state {state!r}")
     stamp = now()
-    existing = con.execute("SELECT attempts FROM lake.products WHERE product_uri = ?", [product_uri]).fetchone()
+    existing = con.execute("SELECT attempts FROM lake.products WHERE product_uri = ?", [product_uri]).fetchall()
     fields = {k: v for k, v in fields.items() if v is not None}
-    if existing is None:
+    if not existing:
         row = {
             "product_uri": product_uri,
             "state": state,

@@ -56,8 +56,9 @@ class _Plan:
 class BatchCommitter:
     """Applies one batch inside an open write transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, stage_dir: Path,
-                 sequence: Iterator[int]) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, stage_dir: Path, sequence: Iterator[int]
+    ) -> None:
         self.con = con
         self.layout = layout
         self.run_id = run_id
@@ -219,8 +220,8 @@ class BatchCommitter:
     def _is_current(self, sha: str | None) -> bool:
         row = self.con.execute(
             "SELECT bool_or(is_current) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [sha]
-        ).fetchone()
-        return bool(row and row[0])
+        ).fetchall()
+        return bool(row and row[0][0])
 
     def _record_product(self, item: Converted, state: str) -> None:
         meta = item.lc.meta if item.lc else {}
@@ -228,7 +229,7 @@ class BatchCommitter:
             meta.get("lc_id")
             or self.con.execute(
                 "SELECT any_value(lc_id) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [item.sha256]
-            ).fetchone()[0]
+            ).fetchall()[0][0]
         )
         products.upsert(
             self.con,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
+from ..catalog.db import WRITER_GAP_S
 from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, BatchOutcome
@@ -112,7 +113,9 @@ class Ingestor:
         files.make_dirs(self.stage_dir)
         try:
             with ThreadPoolExecutor(self.workers) as pool:
-                for batch in self._batches(pool.map(lambda it: convert(it, known), items)):
+                for i, batch in enumerate(self._batches(pool.map(lambda it: convert(it, known), items))):
+                    if i:
+                        time.sleep(WRITER_GAP_S)  # let waiting readers in between commits
                     report.add(self.commit(batch))
         except KeyboardInterrupt:
             report.interrupted = True

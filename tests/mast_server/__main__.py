@@ -25,9 +25,15 @@ def main(argv: list[str] | None = None) -> int:
         import pandas as pd
 
         tic_rows = pd.read_parquet(args.tic_parquet)
-    server = MastServer(fits_files=args.fits_file, fits_dir=args.fits_dir, tic_rows=tic_rows,
-                        non_lc_products=not args.no_non_lc_products, host=args.host, port=args.port,
-                        latency=args.latency)
+    server = MastServer(
+        fits_files=args.fits_file,
+        fits_dir=args.fits_dir,
+        tic_rows=tic_rows,
+        non_lc_products=not args.no_non_lc_products,
+        host=args.host,
+        port=args.port,
+        latency=args.latency,
+    )
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())

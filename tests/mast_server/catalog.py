@@ -20,38 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from astropy.io import fits
-from astropy.time import Time
-
+from .fitsinfo import FileInfo, mission_filename, read_file_info
 from .schema import OBS_FIELDS, PRODUCT_FIELDS
 
-CADENCES = (20.0, 60.0, 120.0, 200.0, 600.0, 1800.0)
-_DEFAULT_BJDREF = {"TESS": 2457000.0, "Kepler": 2454833.0, "K2": 2454833.0}
-_ALIASES = {"tic_id": "target_id", "kic_id": "target_id", "epic_id": "target_id",
-            "sector": "season", "quarter": "season", "campaign": "season"}
-_TIME_COLUMNS = {"time", "t"}  # "T" is K2SFF's
+_ALIASES = {
+    "tic_id": "target_id",
+    "kic_id": "target_id",
+    "epic_id": "target_id",
+    "sector": "season",
+    "quarter": "season",
+    "campaign": "season",
+}
 _OBS_COLUMNS = {name for name, _ in OBS_FIELDS}
 _PRODUCT_COLUMNS = {name for name, _ in PRODUCT_FIELDS}
-
-
-@dataclass
-class FileInfo:
-    """What the catalog needs to know about one light-curve file."""
-
-    path: Path
-    mission: str  # TESS | Kepler | K2
-    hlsp: str | None  # lower-case HLSP name; None for mission pipeline products
-    provenance: str
-    target_id: int
-    season: int | None  # TESS sector, Kepler quarter or K2 campaign
-    exptime: float  # seconds, snapped to a standard cadence
-    ra: float | None
-    dec: float | None
-    t_min: float | None  # MJD
-    t_max: float | None
-    source_name: str
-    filename: str = ""  # productFilename as served; derived when empty
-    procver: str | None = None
 
 
 @dataclass
@@ -62,124 +43,36 @@ class Entry:
     product_overrides: dict[str, Any] = field(default_factory=dict)
 
 
-def _first(headers: Iterable[fits.Header], key: str) -> Any:
-    for header in headers:
-        value = header.get(key)
-        if value is not None and value != "":
-            return value
-    return None
-
-
-def _lightcurve_header(hdul: fits.HDUList) -> fits.Header:
-    names = {hdu.name.upper() for hdu in hdul}
-    if names & {"PIXELS", "TARGETTABLES"}:
-        raise ValueError("target pixel file, not a light curve")
-    for hdu in hdul[1:]:
-        if isinstance(hdu, fits.BinTableHDU) and any(c.name.lower() in _TIME_COLUMNS for c in hdu.columns):
-            return hdu.header
-    raise ValueError("no table extension with a time column")
-
-
-def _snap_cadence(seconds: float) -> float:
-    return min(CADENCES, key=lambda c: abs(c - seconds))
-
-
-def read_file_info(path: str | Path) -> FileInfo:
-    """Parse the headers of one light-curve FITS file; ValueError if it is not one."""
-    path = Path(path)
-    with fits.open(path, memmap=False) as hdul:
-        primary = hdul[0].header
-        table = _lightcurve_header(hdul)
-        headers = (table, primary)
-        mission_raw = str(_first((primary,), "MISSION") or _first((primary,), "TELESCOP") or "").strip()
-        mission = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}.get(mission_raw.lower())
-        if mission is None:
-            raise ValueError(f"unknown mission {mission_raw!r}")
-        target_raw = _first((primary,), "TICID" if mission == "TESS" else "KEPLERID")
-        if target_raw is None:
-            match = re.match(r"\s*(?:TIC|KIC|EPIC)\s*(\d+)", str(primary.get("OBJECT", "")))
-            if not match:
-                raise ValueError("no target id in the headers")
-            target_raw = match.group(1)
-        target_id = int(str(target_raw).strip())
-        name = path.name
-        origin = str(primary.get("ORIGIN") or "")
-        hlsp = None
-        if name.lower().startswith("hlsp_"):
-            hlsp = name.lower().split("_")[1]
-        elif mission == "TESS" and origin and "nasa/ames" not in origin.lower():
-            hlsp = origin.split("/")[-1].lower()
-        season_key = {"TESS": "SECTOR", "Kepler": "QUARTER", "K2": "CAMPAIGN"}[mission]
-        season = _first(headers, season_key)
-        timedel = _first(headers, "TIMEDEL")
-        if timedel is not None:
-            exptime = _snap_cadence(float(timedel) * 86400.0)
-        elif mission != "TESS":
-            exptime = 60.0 if "short" in str(primary.get("OBSMODE", "")).lower() else 1800.0
-        else:
-            exptime = 1800.0 if hlsp else 120.0
-        bjdref = _first(headers, "BJDREFI")
-        bjdref = (float(bjdref) + float(_first(headers, "BJDREFF") or 0.0)
-                  if bjdref is not None else _DEFAULT_BJDREF[mission])
-        tstart, tstop = _first(headers, "TSTART"), _first(headers, "TSTOP")
-        ra, dec = _first((primary,), "RA_OBJ"), _first((primary,), "DEC_OBJ")
-        procver = _first(headers, "PROCVER")
-        return FileInfo(
-            path=path, mission=mission, hlsp=hlsp,
-            provenance=hlsp.upper() if hlsp else {"TESS": "SPOC"}.get(mission, mission),
-            target_id=target_id, season=int(season) if season is not None else None, exptime=exptime,
-            ra=float(ra) if ra is not None else None, dec=float(dec) if dec is not None else None,
-            t_min=float(tstart) + bjdref - 2400000.5 if tstart is not None else None,
-            t_max=float(tstop) + bjdref - 2400000.5 if tstop is not None else None,
-            source_name=name, procver=str(procver) if procver is not None else None,
-        )
-
-
-def _stamp(mjd: float | None) -> str:
-    if mjd is None:
-        return "0" * 13
-    return Time(mjd, format="mjd").datetime.strftime("%Y%j%H%M%S")
-
-
-def mission_filename(info: FileInfo) -> str:
-    """MAST's file name for a mission product; keeps the stamp of a MAST-named source file."""
-    name = info.source_name
-    if info.hlsp:
-        return name
-    if info.mission == "TESS":
-        match = re.match(r"^tess(\d{13})-s\d{4}-\d{16}-(\d{4})-", name)
-        stamp, scid = match.groups() if match else (_stamp(info.t_min), "0000")
-        tail = "a_fast-lc" if info.exptime < 60 else "s_lc"
-        return f"tess{stamp}-s{info.season or 0:04d}-{info.target_id:016d}-{scid}-{tail}.fits"
-    kind = "slc" if info.exptime < 200 else "llc"
-    if info.mission == "Kepler":
-        match = re.match(r"^kplr\d{9}-(\d{13})_", name)
-        stamp = match.group(1) if match else _stamp(info.t_min)
-        return f"kplr{info.target_id:09d}-{stamp}_{kind}.fits"
-    return f"ktwo{info.target_id:09d}-c{info.season or 0:02d}_{kind}.fits"
-
-
 def data_uri(info: FileInfo, filename: str) -> str:
     tid = info.target_id
     if info.hlsp and info.mission == "TESS":
         tic = f"{tid:016d}"
-        return (f"mast:HLSP/{info.hlsp}/s{info.season or 0:04d}/target/"
-                f"{tic[0:4]}/{tic[4:8]}/{tic[8:12]}/{tic[12:16]}/{filename}")
+        return (
+            f"mast:HLSP/{info.hlsp}/s{info.season or 0:04d}/target/"
+            f"{tic[0:4]}/{tic[4:8]}/{tic[8:12]}/{tic[12:16]}/{filename}"
+        )
     if info.hlsp:
-        return (f"mast:HLSP/{info.hlsp}/c{info.season or 0:02d}/"
-                f"{tid // 100000 * 100000:09d}/{tid % 100000:05d}/{filename}")
+        group, rest = tid // 100000 * 100000, tid % 100000
+        return f"mast:HLSP/{info.hlsp}/c{info.season or 0:02d}/{group:09d}/{rest:05d}/{filename}"
     if info.mission == "TESS":
         return f"mast:TESS/product/{filename}"
     if info.mission == "Kepler":
         kid = f"{tid:09d}"
         return f"mast:KEPLER/url/missions/kepler/lightcurves/{kid[:4]}/{kid}/{filename}"
-    return (f"mast:K2/url/missions/k2/lightcurves/c{info.season or 0}/"
-            f"{tid // 100000 * 100000}/{tid % 100000 // 1000 * 1000:05d}/{filename}")
+    return (
+        f"mast:K2/url/missions/k2/lightcurves/c{info.season or 0}/"
+        f"{tid // 100000 * 100000}/{tid % 100000 // 1000 * 1000:05d}/{filename}"
+    )
+
+
+def _served_uri(entry: Entry) -> str:
+    return entry.product_overrides.get("dataURI") or data_uri(entry.info, entry.info.filename)
 
 
 def _target_name(info: FileInfo) -> str:
-    return {"TESS": str(info.target_id), "Kepler": f"kplr{info.target_id:09d}",
-            "K2": f"ktwo{info.target_id:09d}"}[info.mission]
+    if info.mission == "TESS":
+        return str(info.target_id)  # TESS target names are not zero-padded
+    return f"{'kplr' if info.mission == 'Kepler' else 'ktwo'}{info.target_id:09d}"
 
 
 def _group_key(info: FileInfo) -> tuple[Any, ...]:
@@ -257,9 +150,9 @@ class Catalog:
         entry.info = dataclasses.replace(info, **info_updates)
         if not entry.info.filename:
             entry.info.filename = mission_filename(entry.info)
-        uri = data_uri(entry.info, entry.info.filename)
+        uri = _served_uri(entry)
         with self._lock:
-            if any(data_uri(e.info, e.info.filename) == uri for e in self._entries):
+            if any(_served_uri(e) == uri for e in self._entries):
                 raise ValueError(f"{uri} is already served; use replace_file()")
             self._entries.append(entry)
             self._rows = None
@@ -277,7 +170,7 @@ class Catalog:
         """Serve new content under an existing dataURI (MAST reprocessing in place)."""
         with self._lock:
             for entry in self._entries:
-                if data_uri(entry.info, entry.info.filename) == uri:
+                if _served_uri(entry) == uri:
                     entry.path = Path(new_path)
                     with contextlib.suppress(ValueError, OSError):
                         entry.info.procver = read_file_info(new_path).procver or entry.info.procver
@@ -332,19 +225,39 @@ class Catalog:
         t_min = [i.t_min for i in infos if i.t_min is not None]
         t_max = [i.t_max for i in infos if i.t_max is not None]
         row: dict[str, Any] = {
-            "intentType": "science", "obs_collection": "HLSP" if info.hlsp else info.mission,
-            "provenance_name": info.provenance, "instrument_name": "Photometer" if tess else "Kepler",
-            "project": info.mission, "filters": "TESS" if tess else "KEPLER", "wavelength_region": "Optical",
-            "target_name": _target_name(info), "target_classification": "", "obs_id": _obs_id(infos),
-            "s_ra": info.ra, "s_dec": info.dec, "dataproduct_type": "timeseries", "proposal_pi": "",
-            "calib_level": 4 if info.hlsp else 3, "t_min": min(t_min, default=None),
-            "t_max": max(t_max, default=None), "t_exptime": info.exptime,
-            "em_min": 600.0 if tess else 420.0, "em_max": 1000.0 if tess else 900.0, "obs_title": "",
-            "t_obs_release": max(t_max) + 30.0 if t_max else None, "proposal_id": "", "proposal_type": "",
+            "intentType": "science",
+            "obs_collection": "HLSP" if info.hlsp else info.mission,
+            "provenance_name": info.provenance,
+            "instrument_name": "Photometer" if tess else "Kepler",
+            "project": info.mission,
+            "filters": "TESS" if tess else "KEPLER",
+            "wavelength_region": "Optical",
+            "target_name": _target_name(info),
+            "target_classification": "",
+            "obs_id": _obs_id(infos),
+            "s_ra": info.ra,
+            "s_dec": info.dec,
+            "dataproduct_type": "timeseries",
+            "proposal_pi": "",
+            "calib_level": 4 if info.hlsp else 3,
+            "t_min": min(t_min, default=None),
+            "t_max": max(t_max, default=None),
+            "t_exptime": info.exptime,
+            "em_min": 600.0 if tess else 420.0,
+            "em_max": 1000.0 if tess else 900.0,
+            "obs_title": "",
+            "t_obs_release": max(t_max) + 30.0 if t_max else None,
+            "proposal_id": "",
+            "proposal_type": "",
             "sequence_number": None if info.mission == "Kepler" and not info.hlsp else info.season,
             "s_region": f"CIRCLE ICRS {info.ra} {info.dec} 0.00277778" if info.ra is not None else "",
-            "jpegURL": None, "dataURL": None, "dataRights": "PUBLIC", "mtFlag": False, "srcDen": None,
-            "obsid": obsid, "objID": str(int(obsid) + 500_000_000),
+            "jpegURL": None,
+            "dataURL": None,
+            "dataRights": "PUBLIC",
+            "mtFlag": False,
+            "srcDen": None,
+            "obsid": obsid,
+            "objID": str(int(obsid) + 500_000_000),
         }
         for entry in entries:
             row.update(entry.obs_overrides)
@@ -355,21 +268,37 @@ class Catalog:
         description, subgroup = _description(info)
         size = entry.path.stat().st_size if entry.path.exists() else 0
         base = {
-            "obsID": obs["obsid"], "obs_collection": obs["obs_collection"], "dataproduct_type": "timeseries",
-            "obs_id": obs["obs_id"], "type": "S", "productType": "SCIENCE",
-            "productGroupDescription": "Minimum Recommended Products", "productDocumentationURL": "",
-            "project": obs["project"], "prvversion": info.procver, "proposal_id": "",
-            "parent_obsid": obs["obsid"], "dataRights": "PUBLIC", "calib_level": obs["calib_level"],
+            "obsID": obs["obsid"],
+            "obs_collection": obs["obs_collection"],
+            "dataproduct_type": "timeseries",
+            "obs_id": obs["obs_id"],
+            "type": "S",
+            "productType": "SCIENCE",
+            "productGroupDescription": "Minimum Recommended Products",
+            "productDocumentationURL": "",
+            "project": obs["project"],
+            "prvversion": info.procver,
+            "proposal_id": "",
+            "parent_obsid": obs["obsid"],
+            "dataRights": "PUBLIC",
+            "calib_level": obs["calib_level"],
         }
-        lc = {**base, "description": description, "productSubGroupDescription": subgroup,
-              "dataURI": data_uri(info, info.filename), "productFilename": info.filename, "size": size,
-              **entry.product_overrides}
+        lc = {
+            **base,
+            "description": description,
+            "productSubGroupDescription": subgroup,
+            "dataURI": _served_uri(entry),
+            "productFilename": info.filename,
+            "size": size,
+            **entry.product_overrides,
+        }
         rows: list[tuple[dict[str, Any], Path | None]] = [(lc, entry.path)]
         if self.non_lc_products and not info.hlsp:
             for name, sub, desc, factor in self._siblings(info, description):
-                rows.append(({**base, "description": desc, "productSubGroupDescription": sub,
-                              "productGroupDescription": "", "dataURI": data_uri(info, name),
-                              "productFilename": name, "size": int(size * factor) + 2880}, None))
+                sibling = {**base, "description": desc, "productSubGroupDescription": sub}
+                sibling.update(productGroupDescription="", dataURI=data_uri(info, name), productFilename=name)
+                sibling["size"] = int(size * factor) + 2880  # plausible, never served
+                rows.append((sibling, None))
         return rows
 
     @staticmethod
@@ -378,8 +307,10 @@ class Catalog:
         stem = info.filename.split(".")[0]
         if info.mission == "TESS":
             obs_stem = re.sub(r"[-_]lc$", "", stem)
-            return [(f"{obs_stem}_tp.fits", "TP", "Target pixel files", 20.0),
-                    (f"{obs_stem}_dvt.fits", "DVT", "Data validation time series", 1.0)]
+            return [
+                (f"{obs_stem}_tp.fits", "TP", "Target pixel files", 20.0),
+                (f"{obs_stem}_dvt.fits", "DVT", "Data validation time series", 1.0),
+            ]
         season = description.rsplit(" - ", 1)[-1]
         base = re.sub(r"_[ls]lc$", "", stem)
         return [(f"{base}_lpd-targ.fits.gz", "LPD", f"Target Pixel Long Cadence (TPL) - {season}", 8.0)]

@@ -50,7 +50,7 @@ def column_config(config_id: str, ctx: Context) -> dict[str, Any]:
         return caom_column_config()
     if key == "mast.caom.products":
         return products_column_config()
-    if re.fullmatch(r"mast\.catalogs\.(tess|tic|ctl)\.cone", key):
+    if re.fullmatch(r"mast\.catalogs\.[\w.]+\.cone", key):  # TIC-shaped for every catalog cone
         return tic_column_config(ctx.tic.fields)
     return {}  # what MAST gives for configs it does not know
 
@@ -92,14 +92,20 @@ def table_response(fields: Fields, rows: list[Row], request: dict[str, Any]) -> 
     page = int(request.get("page") or 1)
     size = int(request.get("pagesize") or 0) or max(total, 1)
     pages = max(1, math.ceil(total / size))
-    chunk = rows[(page - 1) * size: page * size]
+    chunk = rows[(page - 1) * size : page * size]
     return {
         "status": "COMPLETE",
         "msg": "",
         "fields": [{"name": name, "type": ftype} for name, ftype in fields],
         "data": [{name: row.get(name) for name, _ in fields} for row in chunk],
-        "paging": {"page": page, "pageSize": size, "pagesFiltered": pages, "rows": len(chunk),
-                   "rowsFiltered": total, "rowsTotal": total},
+        "paging": {
+            "page": page,
+            "pageSize": size,
+            "pagesFiltered": pages,
+            "rows": len(chunk),
+            "rowsFiltered": total,
+            "rowsTotal": total,
+        },
     }
 
 
@@ -118,8 +124,7 @@ def _caom(key: str, params: dict[str, Any], request: dict[str, Any], ctx: Contex
     return table_response([*fields, SELECTED_FIELD], rows, request)
 
 
-def _tic_query(params: dict[str, Any], request: dict[str, Any], ctx: Context,
-               positional: bool) -> dict[str, Any]:
+def _tic_query(params: dict[str, Any], request: dict[str, Any], ctx: Context, positional: bool) -> dict[str, Any]:
     rows = apply_filters(ctx.tic.rows, params.get("filters") or [], dict(ctx.tic.fields))
     fields = list(ctx.tic.fields)
     if positional:
@@ -144,8 +149,9 @@ def separation_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     return math.degrees(2 * math.asin(min(1.0, math.sqrt(a))))
 
 
-def within(rows: list[Row], ra: float, dec: float, radius: float, ra_col: str, dec_col: str,
-           dist_col: str) -> list[Row]:
+def within(
+    rows: list[Row], ra: float, dec: float, radius: float, ra_col: str, dec_col: str, dist_col: str
+) -> list[Row]:
     """Rows inside the cone, nearest first, with the distance in arcsec added."""
     found = []
     for row in rows:
@@ -188,8 +194,11 @@ def _matches(value: Any, flt: dict[str, Any]) -> bool:
         if value is None:
             return False
         number = float(value)
-        return any((rng.get("min") is None or number >= float(rng["min"]))
-                   and (rng.get("max") is None or number <= float(rng["max"])) for rng in values)
+        return any(
+            (rng.get("min") is None or number >= float(rng["min"]))
+            and (rng.get("max") is None or number <= float(rng["max"]))
+            for rng in values
+        )
     if value is None:
         return False
     separator = flt.get("separator")
@@ -237,10 +246,8 @@ def tic_histograms(tic: TicTable) -> dict[str, Any]:
     zero_paging = dict.fromkeys(("page", "pageSize", "pagesFiltered", "rows", "rowsFiltered", "rowsTotal"), 0)
     table = {
         "name": "Table",
-        "ExtendedProperties": {"discreteHistogram": discrete, "continuousHistogram": continuous,
-                               "Paging": zero_paging},
-        "Columns": [{"text": n, "dataIndex": n, "ignoreValue": "" if t == "string" else None}
-                    for n, t in tic.fields],
+        "ExtendedProperties": {"discreteHistogram": discrete, "continuousHistogram": continuous, "Paging": zero_paging},
+        "Columns": [{"text": n, "dataIndex": n, "ignoreValue": "" if t == "string" else None} for n, t in tic.fields],
         "Fields": [{"name": n, "type": t} for n, t in tic.fields],
         "Rows": [],
     }
@@ -281,8 +288,9 @@ def _locate(name: str, ctx: Context) -> tuple[list[str], str, tuple[float, float
     return None
 
 
-def resolve_names(names: list[str], ctx: Context, resolver: str | None = None,
-                  resolve_all: bool = False) -> list[dict[str, Any]]:
+def resolve_names(
+    names: list[str], ctx: Context, resolver: str | None = None, resolve_all: bool = False
+) -> list[dict[str, Any]]:
     """SANTA ``resolvedCoordinate`` entries; ``searchString`` is the lower-cased
     name because astroquery matches results to inputs on exactly that."""
     out = []
@@ -295,7 +303,18 @@ def resolve_names(names: list[str], ctx: Context, resolver: str | None = None,
             resolvers = [r for r in resolvers if r == resolver.upper()]
         elif not resolve_all:
             resolvers = resolvers[:1]
-        out.extend({"searchString": name.lower(), "resolver": r, "cached": False, "resolverTime": 1,
-                    "searchRadius": -1.0, "canonicalName": canonical, "ra": ra, "decl": dec,
-                    "objectType": "*"} for r in resolvers)
+        out.extend(
+            {
+                "searchString": name.lower(),
+                "resolver": r,
+                "cached": False,
+                "resolverTime": 1,
+                "searchRadius": -1.0,
+                "canonicalName": canonical,
+                "ra": ra,
+                "decl": dec,
+                "objectType": "*",
+            }
+            for r in resolvers
+        )
     return out

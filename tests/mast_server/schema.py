@@ -87,22 +87,32 @@ rad:float e_rad:float mass:float e_mass:float rho:float e_rho:float lumclass:str
 e_lum:float d:float e_d:float ebv:float e_ebv:float numcont:int contratio:float disposition:string
 duplicate_id:string priority:float objID:string
 """
-TIC_FIELDS: list[tuple[str, str]] = [
-    (item.split(":")[0], item.split(":")[1]) for item in _TIC_SPEC.split()
-]
+TIC_FIELDS: list[tuple[str, str]] = [(item.split(":")[0], item.split(":")[1]) for item in _TIC_SPEC.split()]
 TIC_DISTANCE_FIELD = ("dstArcSec", "float")
 
 NUMERIC_TYPES = {"float", "double", "int", "long", "short", "number", "decimal"}
 
-_SEPARATED = {"obs_collection", "project", "provenance_name", "filters", "wavelength_region",
-              "target_classification"}
+_SEPARATED = {"obs_collection", "project", "provenance_name", "filters", "wavelength_region", "target_classification"}
 _LABELS = {
-    "obs_collection": "Mission", "provenance_name": "Provenance Name", "project": "Project",
-    "target_name": "Target Name", "obs_id": "Observation ID", "s_ra": "RA", "s_dec": "Dec",
-    "t_min": "Start Time", "t_max": "End Time", "t_exptime": "Exposure Length",
-    "dataproduct_type": "Product Type", "sequence_number": "Sequence Number",
-    "obsid": "Product Group ID", "distance": 'Distance (")', "ID": "TIC ID", "Tmag": "TESS Mag.",
-    "Teff": "T_eff", "ra": "RA", "dec": "Dec",
+    "obs_collection": "Mission",
+    "provenance_name": "Provenance Name",
+    "project": "Project",
+    "target_name": "Target Name",
+    "obs_id": "Observation ID",
+    "s_ra": "RA",
+    "s_dec": "Dec",
+    "t_min": "Start Time",
+    "t_max": "End Time",
+    "t_exptime": "Exposure Length",
+    "dataproduct_type": "Product Type",
+    "sequence_number": "Sequence Number",
+    "obsid": "Product Group ID",
+    "distance": 'Distance (")',
+    "ID": "TIC ID",
+    "Tmag": "TESS Mag.",
+    "Teff": "T_eff",
+    "ra": "RA",
+    "dec": "Dec",
 }
 _VOT = {"string": "char", "float": "double", "int": "int", "boolean": "boolean"}
 

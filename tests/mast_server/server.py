@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import socketserver
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -51,12 +53,18 @@ def _json_reply(payload: Any, status: int = 200) -> _Reply:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # concurrent harvesters must not hit a full accept backlog
 
     def __init__(self, address: tuple[str, int], mast: MastServer) -> None:
         self.mast = mast
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind does a reverse DNS lookup (getfqdn), which can stall offline.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._open_lock:
@@ -77,9 +85,7 @@ class _HTTPServer(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        import sys
-
-        if not isinstance(sys.exc_info()[1], (*_CONNECTION_ERRORS, OSError)):
+        if not isinstance(sys.exc_info()[1], OSError):  # clients hanging up are not server errors
             super().handle_error(request, client_address)
 
 
@@ -103,7 +109,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         mast = self.server.mast
         try:
-            record, reply = self._dispatch(method, mast)
+            try:
+                record, reply = self._dispatch(method, mast)
+            except _CONNECTION_ERRORS:
+                raise
+            except Exception as exc:  # a server bug must come back as a response, not a hung client
+                record = RequestRecord("other", method, self.path)
+                reply = _json_reply({"status": "ERROR", "msg": f"fake MAST server error: {exc!r}"}, 500)
             with mast._lock:
                 mast.requests.append(record)
             faults = mast._faults.pick(record.kind, record.service, record.uri or self.path)
@@ -138,7 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             record = RequestRecord("download" if method == "GET" else "head", method, path, uri=uri)
             return record, self._file_reply(mast, uri)
         if lower == "/santa-war/query" and method == "GET":
-            record = RequestRecord("resolve", method, path, request={k: v for k, v in form.items()})
+            record = RequestRecord("resolve", method, path, request=dict(form))
             names = form.get("name", [])
             resolve_all = (form.get("resolveAll") or ["false"])[0].lower() == "true"
             resolver = (form.get("resolver") or [None])[0]
@@ -153,12 +165,16 @@ class _Handler(BaseHTTPRequestHandler):
             msg = "product has no content on this server" if listed else "unknown dataURI"
             return _json_reply({"status": "ERROR", "msg": f"{msg}: {uri}"}, 404)
         name = uri.rsplit("/", 1)[-1]
-        return _Reply(file=path, content_type="application/octet-stream",
-                      headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return _Reply(
+            file=path,
+            content_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     # -- sending, with faults ------------------------------------------------------------------
-    def _respond(self, method: str, mast: MastServer, record: RequestRecord, reply: _Reply,
-                 faults: list[Fault]) -> None:
+    def _respond(
+        self, method: str, mast: MastServer, record: RequestRecord, reply: _Reply, faults: list[Fault]
+    ) -> None:
         delay = mast.latency + sum(f.latency for f in faults)
         if delay > 0 and mast._sleep(delay):
             return self._abort()
@@ -166,8 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._abort()
         status_fault = next((f for f in faults if f.status is not None), None)
         if status_fault is not None:
-            reply = _json_reply({"status": "ERROR", "msg": f"injected HTTP {status_fault.status}"},
-                                status_fault.status)  # type: ignore[arg-type]
+            reply = _json_reply({"status": "ERROR", "msg": f"injected HTTP {status_fault.status}"}, status_fault.status)  # type: ignore[arg-type]
             if status_fault.retry_after is not None:
                 reply.headers["Retry-After"] = str(max(0, round(status_fault.retry_after)))
         elif record.kind in {"invoke", "columnsconfig"} and any(f.executing for f in faults):
@@ -267,8 +282,12 @@ class MastServer:
         self._stopping.clear()
         self._httpd = _HTTPServer((self.host, self.port), self)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"mast-server-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"mast-server-{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -305,11 +324,13 @@ class MastServer:
 
     @property
     def observations(self) -> list[dict[str, Any]]:
-        return self.catalog.observations()
+        """Copies of the observation rows as served."""
+        return [dict(row) for row in self.catalog.observations()]
 
     @property
     def products(self) -> list[dict[str, Any]]:
-        return self.catalog.products()
+        """Copies of the product rows as served (light curves and listed-only siblings)."""
+        return [dict(row) for row in self.catalog.products()]
 
     @property
     def skipped(self) -> list[tuple[Path, str]]:
@@ -339,8 +360,9 @@ class MastServer:
             records = list(self.requests)
         if kind not in KINDS:
             kind, service = "invoke", kind
-        return sum(1 for r in records if r.kind == kind
-                   and (service is None or (r.service or "").lower() == service.lower()))
+        return sum(
+            1 for r in records if r.kind == kind and (service is None or (r.service or "").lower() == service.lower())
+        )
 
     def reset_counts(self) -> None:
         with self._lock:
