@@ -29,6 +29,16 @@ class LarunLakeError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
+    def __reduce__(self):  # picklable across worker processes
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+
+def _rebuild(cls: type, state: dict) -> LarunLakeError:
+    err = Exception.__new__(cls)
+    Exception.__init__(err, state.get("message", ""))
+    err.__dict__.update(state)
+    return err
+
 
 class UsageError(LarunLakeError):
     """The caller asked for something malformed: bad option, bad id, bad query."""

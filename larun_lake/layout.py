@@ -23,7 +23,7 @@ STAGING = "_staging"
 HISTORY = "_history"
 RAW = "raw"
 WRITER_INFO = "_writer.json"
-WRITER_LOCK = "_writer.lock"
+WAITING = "_waiting"
 
 _PERIOD_PREFIX = {"TESS": "s", "Kepler": "q", "K2": "c"}
 _PERIOD_RE = re.compile(r"^(?P<kind>[sqc])(?P<num>\d+)$")
@@ -87,8 +87,9 @@ class LakeLayout:
         return self.root / WRITER_INFO
 
     @property
-    def writer_lock(self) -> Path:
-        return self.root / WRITER_LOCK
+    def waiting(self) -> Path:
+        """Markers of processes waiting for the catalog; writers pause between commits while any exist."""
+        return self.root / WAITING
 
     def data_file(self, partition: Partition, run_id: str, seq: int, *, history: bool = False) -> str:
         top = HISTORY if history else CADENCES

@@ -66,9 +66,22 @@ def _flag_names(cls: type) -> dict[int, str]:
     }
 
 
-@cache
+_PRELOADED: tuple[MaskRow, ...] | None = None
+
+
+def preload_mask_rows(rows: tuple[MaskRow, ...]) -> None:
+    """Give a worker process the masks computed by its parent, so it never imports lightkurve."""
+    global _PRELOADED
+    _PRELOADED = rows
+
+
 def mask_rows() -> tuple[MaskRow, ...]:
     """Every (mission, author, preset[, sector range]) bitmask, as lightkurve applies them."""
+    return _PRELOADED if _PRELOADED is not None else _mask_rows_from_lightkurve()
+
+
+@cache
+def _mask_rows_from_lightkurve() -> tuple[MaskRow, ...]:
     rows: list[MaskRow] = []
     for (mission, author), cls in flag_classes().items():
         for preset in PRESETS:
@@ -131,9 +144,16 @@ def bitmask_for(mission: str, author: str, preset: str | int, sector: int | None
         return value
     if preset not in PRESETS:
         raise UsageError(f"unknown quality preset {preset!r}", hint=f"use one of {', '.join(PRESETS)} or an integer")
-    cls = flag_classes().get((mission, author))
-    if cls is None:
-        raise UsageError(f"no quality presets for {mission}/{author}")
+    key = (mission, author, preset, sector)
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _lookup(mission, author, preset, sector)
+    return _RESOLVED[key]
+
+
+_RESOLVED: dict[tuple, int] = {}
+
+
+def _lookup(mission: str, author: str, preset: str, sector: int | None) -> int:
     for row in mask_rows():
         if (row.mission, row.author, row.preset) != (mission, author, preset):
             continue
@@ -141,4 +161,4 @@ def bitmask_for(mission: str, author: str, preset: str | int, sector: int | None
             sector is not None and row.sector_min <= sector and (row.sector_max is None or sector <= row.sector_max)
         ):
             return row.bitmask
-    return cls.OPTIONS[preset]
+    raise UsageError(f"no quality presets for {mission}/{author}")

@@ -57,6 +57,8 @@ CADENCE_TYPES = dict(CADENCE_COLUMNS)
 # dictionary-encoded floats); only the id columns are dictionary-encoded.
 FLOAT_COLUMNS = [n for n, t in CADENCE_COLUMNS if pa.types.is_floating(t)]
 DICTIONARY_COLUMNS = ["lc_id"]
+# Row-group statistics (min/max) are written for the columns queries filter on.
+STATISTICS_COLUMNS = ["lc_id", "target_id", "time", "cadenceno", "quality"]
 
 # Flux columns that readers may choose as `flux` for some product kind.
 FLUX_CHOICES = (

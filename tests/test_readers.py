@@ -206,3 +206,16 @@ def test_renamed_copy_has_same_identity(tmp_path: Path) -> None:
     copy = tmp_path / "anything.fits"
     shutil.copy(SPOC_S1, copy)
     assert read_lightcurve(str(copy)).lc_id == read_lightcurve(str(SPOC_S1)).lc_id
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*/*.fits")), ids=lambda p: p.name)
+def test_header_parsing_agrees_with_astropy(path: Path) -> None:
+    ff = open_fits(path)
+    with fits.open(path) as hdul:
+        assert len(hdul) == len(ff.hdus)
+        for ours, ref in zip(ff.hdus, hdul, strict=True):
+            expected = {k: (None if isinstance(v, fits.card.Undefined) else v)
+                        for k, v in ref.header.items() if k and k not in ("COMMENT", "HISTORY")}
+            assert ours.header == expected
+            assert {k: type(v) for k, v in ours.header.items()} == {k: type(v) for k, v in expected.items()}
+            assert ours.offsets["data_start"] == ref._data_offset

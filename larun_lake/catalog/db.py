@@ -28,7 +28,7 @@ from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
 
 SCHEMA_VERSION = 1
-# Waiters poll this often at most: writers leave gaps of WRITER_GAP_S between commits.
+# Waiters poll at least this often; a writer with more to commit pauses WRITER_GAP_S when someone waits.
 MAX_BACKOFF_S = 0.05
 WRITER_GAP_S = 0.15
 _LOCK_MARKERS = (
@@ -59,6 +59,7 @@ class Catalog:
         self.wait_s = wait_s
         self.threads = threads
         self.memory_limit = memory_limit
+        self._schema_checked = False
 
     # -- existence ---------------------------------------------------------------------------
     def exists(self) -> bool:
@@ -98,23 +99,46 @@ class Catalog:
         delay = 0.01
         path = str(self.layout.catalog).replace("'", "''")
         mode = " (READ_ONLY)" if read_only else ""
-        while True:
-            con = duckdb.connect(":memory:", config=config)
-            try:
-                con.execute(f"ATTACH '{path}' AS lake{mode}")
-                con.execute("USE lake")
-                return con
-            except (duckdb.IOException, duckdb.Error) as exc:
-                con.close()
-                if not _is_lock_error(exc):
-                    raise NotALakeError(
-                        f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
-                        hint="run 'larun-lake verify' or restore the catalog",
-                    ) from exc
-                if time.monotonic() + delay > deadline:
-                    raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, MAX_BACKOFF_S)
+        marker: Path | None = None
+        try:
+            while True:
+                con = duckdb.connect(":memory:", config=config)
+                try:
+                    con.execute(f"ATTACH '{path}' AS lake{mode}")
+                    con.execute("USE lake")
+                    return con
+                except duckdb.Error as exc:
+                    con.close()
+                    if not _is_lock_error(exc):
+                        raise NotALakeError(
+                            f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
+                            hint="run 'larun-lake verify' or restore the catalog",
+                        ) from exc
+                    if time.monotonic() + delay > deadline:
+                        raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
+                    marker = marker or self._mark_waiting()
+                    time.sleep(delay * (0.5 + random.random()))
+                    delay = min(delay * 2, MAX_BACKOFF_S)
+        finally:
+            if marker is not None:
+                marker.unlink(missing_ok=True)
+
+    def _mark_waiting(self) -> Path | None:
+        try:
+            self.layout.waiting.mkdir(exist_ok=True)
+            marker = self.layout.waiting / f"{os.getpid()}-{random.getrandbits(32):08x}"
+            marker.touch()
+            return marker
+        except OSError:
+            return None
+
+    def others_waiting(self) -> bool:
+        """True when another process has been waiting for the catalog (markers older than a minute are stale)."""
+        try:
+            cutoff = time.time() - 60
+            return any(m.stat().st_mtime > cutoff for m in self.layout.waiting.iterdir())
+        except OSError:
+            return False
 
     def _busy_message(self, exc: Exception) -> str:
         holder = ""
@@ -135,7 +159,7 @@ class Catalog:
         con = self._connect(read_only=True)
         try:
             self._check_version(con)
-            self._install_surface(con, with_cadences=True)
+            self._install_surface(con)
             if sandbox:
                 self._sandbox(con)
             yield con
@@ -151,7 +175,6 @@ class Catalog:
             self._migrate(con)
             self._write_info(command)
             info_written = True
-            self._install_surface(con, with_cadences=False)
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -182,6 +205,12 @@ class Catalog:
             )
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
+        if self._schema_checked:
+            return
+        self._apply_migrations(con)
+        self._schema_checked = True
+
+    def _apply_migrations(self, con: duckdb.DuckDBPyConnection) -> None:
         has_meta = con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = 'lake_meta'"
         ).fetchall()[0][0]
@@ -197,25 +226,20 @@ class Catalog:
         con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('created_at', ?)", [now().isoformat()])
         con.execute("COMMIT")
 
-    def _install_surface(self, con: duckdb.DuckDBPyConnection, *, with_cadences: bool) -> None:
-        """TEMP views and macros; writers get an empty `cadences` (they never read it, and must
-        work even when a data file is missing, as `verify` does)."""
-        files: list[str] = []
-        if with_cadences:
-            relpaths = [
-                p
-                for (p,) in con.execute(
-                    "SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path"
-                ).fetchall()
-            ]
-            files = [str(self.layout.abspath(p)) for p in relpaths]
-            missing = [rel for rel, path in zip(relpaths, files, strict=True) if not os.path.exists(path)]
-            if missing:
-                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-                raise LakeDamagedError(
-                    f"lake data file {missing[0]} is missing{more}",
-                    hint="run 'larun-lake verify' to check and repair the lake",
-                )
+    def _install_surface(self, con: duckdb.DuckDBPyConnection) -> None:
+        """TEMP views and macros of sql/ over the registered data files (writers do not need them)."""
+        relpaths = [
+            p
+            for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()
+        ]
+        files = [str(self.layout.abspath(p)) for p in relpaths]
+        missing = [rel for rel, path in zip(relpaths, files, strict=True) if not os.path.exists(path)]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise LakeDamagedError(
+                f"lake data file {missing[0]} is missing{more}",
+                hint="run 'larun-lake verify' to check and repair the lake",
+            )
         if files:
             con.execute("SET VARIABLE cadence_files = ?", [files])
             con.execute(

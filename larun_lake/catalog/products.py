@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .db import now
 
@@ -58,3 +59,43 @@ def set_state_by_sha(con: duckdb.DuckDBPyConnection, sha256: str, state: str, ru
         "WHERE sha256 = ? AND state IN ('ingested', 'downloaded')",
         [state, now(), run_id, sha256],
     )
+
+
+_UPSERT_COLUMNS = (
+    "product_type",
+    "state",
+    "mission",
+    "author",
+    "target_id",
+    "obs_collection",
+    "obs_id",
+    "file_name",
+    "local_path",
+    "size_bytes",
+    "expected_size",
+    "sha256",
+    "lc_id",
+    "run_id",
+)
+
+
+def upsert_many(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Create or update many product rows in one statement; first_seen and attempts are kept."""
+    if not rows:
+        return
+    stamp = now()
+    full = [
+        {c: row.get(c) for c in ("product_uri", *_UPSERT_COLUMNS)}
+        | {"first_seen": stamp, "updated_at": stamp, "last_error": None, "attempts": 0}
+        for row in {r["product_uri"]: r for r in rows}.values()
+    ]
+    con.register("_new_products", pa.Table.from_pylist(full))
+    sets = ", ".join(f"{c} = coalesce(EXCLUDED.{c}, {c})" for c in _UPSERT_COLUMNS if c not in ("state", "run_id"))
+    try:
+        con.execute(
+            "INSERT INTO lake.products BY NAME SELECT * FROM _new_products ON CONFLICT (product_uri) DO UPDATE SET "
+            f"state = EXCLUDED.state, run_id = EXCLUDED.run_id, last_error = NULL, updated_at = EXCLUDED.updated_at, "
+            f"{sets}"
+        )
+    finally:
+        con.unregister("_new_products")

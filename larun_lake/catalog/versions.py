@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from .db import now
 
@@ -164,3 +165,21 @@ def register_file(
 
 def unregister_file(con: duckdb.DuckDBPyConnection, path: str) -> None:
     con.execute("DELETE FROM lake.data_files WHERE path = ?", [path])
+
+
+def lc_of_sha(con: duckdb.DuckDBPyConnection, sha: str) -> tuple[str | None, bool]:
+    """(lc_id, is_current) of the version with this file hash."""
+    rows = con.execute("SELECT lc_id, is_current FROM lake.lightcurve_versions WHERE file_sha256 = ?", [sha]).fetchall()
+    return (rows[0][0], bool(rows[0][1])) if rows else (None, False)
+
+
+def insert_many(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert version rows in one statement (per-row INSERTs dominate commit time otherwise)."""
+    if not rows:
+        return
+    table = pa.Table.from_pylist(rows)
+    con.register("_new_versions", table)
+    try:
+        con.execute("INSERT INTO lake.lightcurve_versions BY NAME SELECT * FROM _new_versions")
+    finally:
+        con.unregister("_new_versions")

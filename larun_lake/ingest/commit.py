@@ -1,9 +1,14 @@
-"""Commit a batch of converted files: Parquet staged and moved in, catalog rows in one transaction.
+"""Commit a staged chunk: move Parquet in and record it in the catalog, in one transaction.
 
 A light curve is visible (registered Parquet rows and catalog rows) or not at all:
-new files are written under _staging, moved into place, then registered in one
-catalog transaction; files they replace are deleted only after the commit. A crash
-in between leaves unregistered files, which the views never read and `verify` removes.
+staged files are moved into place and registered inside one catalog transaction;
+files they replace are deleted only after the commit. A crash in between leaves
+unregistered files, which the views never read and `verify` removes.
+
+Fast path (the usual case): every version in a staged file is new and current, so
+the file is moved in as it is. General path: a version supersedes one already in
+the lake, is older than the current one, or the partition has a small file to merge
+into; then the affected files are rewritten and superseded rows go to _history.
 """
 
 from __future__ import annotations
@@ -11,23 +16,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..catalog import products, versions
+from ..catalog.db import now
 from ..lake import files
-from ..lake.writer import (
-    FILE_MAX_ROWS,
-    WrittenFile,
-    lightcurve_table,
-    read_lightcurves,
-    split_for_files,
-    write_file,
-)
+from ..lake.writer import read_lightcurves, split_for_files, write_file
 from ..layout import LakeLayout, Partition
-from ..readers.lightcurve import LightCurveData, version_key
+from ..readers.lightcurve import version_key
+from ..schema import CADENCE_SCHEMA
 from .convert import Converted
+from .stage import StagedChunk, StagedFile
+
+SMALL_FILE_ROWS = 200_000  # files below this (about ten 2-min sectors) absorb later commits
 
 
 @dataclass
@@ -43,231 +48,258 @@ class BatchOutcome:
 
 
 @dataclass
-class _Plan:
-    """What one partition needs: light curves to add, to retire, and files to rewrite."""
+class _Version:
+    """A new version from this chunk and what the commit decided for it."""
 
-    partition: Partition
-    add_current: list[LightCurveData] = field(default_factory=list)
-    add_history: list[tuple[LightCurveData, str]] = field(default_factory=list)  # (lc, superseded_by)
-    retire: dict[str, tuple[str, str]] = field(default_factory=dict)  # lc_id -> (old sha, new sha)
-    rewrite: set[str] = field(default_factory=set)
+    result: Converted
+    staged: StagedFile
+    current: bool = True
+    replaces: str | None = None  # sha of the version in the lake it retires
+    superseded_by: str | None = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.result.lc.meta
+
+    @property
+    def sha(self) -> str:
+        return self.result.sha256
 
 
 class BatchCommitter:
-    """Applies one batch inside an open write transaction."""
+    """Applies one staged chunk inside an open write transaction."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, stage_dir: Path, sequence: Iterator[int]
+        self, con: duckdb.DuckDBPyConnection, layout: LakeLayout, run_id: str, sequence: Iterator[int]
     ) -> None:
         self.con = con
         self.layout = layout
         self.run_id = run_id
-        self.stage_dir = stage_dir
-        # File numbers are unique across the run's batches: a merge must never reuse the name it replaces.
+        # File numbers are unique across the run's batches: a rewrite must never reuse the name it replaces.
         self.sequence = sequence
         self.published: list[Path] = []
         self.obsolete: list[Path] = []
+        self._version_rows: list[dict[str, Any]] = []
+        self._product_rows: list[dict[str, Any]] = []
 
-    def commit(self, batch: list[Converted]) -> BatchOutcome:
+    def commit(self, chunk: StagedChunk) -> BatchOutcome:
         out = BatchOutcome()
         known = versions.known_shas(self.con)
-        fresh: list[Converted] = []
-        for item in batch:
-            if item.outcome == "error":
-                self._record_error(item, out)
-            elif item.outcome == "unchanged" or item.sha256 in known:
-                self._record_product(item, "ingested" if self._is_current(item.sha256) else "superseded")
+        by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
+        fresh: list[_Version] = []
+        for result in chunk.results:
+            if result.outcome == "error":
+                self._record_error(result, out)
+            elif result.outcome == "unchanged" or result.sha256 in known:
+                self._product(result, None)
                 out.unchanged += 1
             else:
-                known.add(item.sha256)
-                fresh.append(item)
-        plans = self._plan(fresh, out)
-        for plan in plans.values():
-            self._apply(plan)
-        for item in fresh:
-            current = self._is_current(item.sha256)
-            self._record_product(item, "ingested" if current else "superseded")
+                known.add(result.sha256)
+                fresh.append(_Version(result, by_sha[result.sha256]))
+        out.superseded += self._decide(fresh)
+        for staged in chunk.staged:
+            batch = [v for v in fresh if v.staged is staged]
+            whole = len(batch) == len(staged.placements)  # no row in the file is already in the lake
+            if whole and all(v.current and v.replaces is None for v in batch) and not self._merge_target(staged):
+                self._move_in(staged, batch)
+            else:
+                self._rewrite(staged, batch)
+        for v in fresh:
+            self._product(v.result, v.meta["lc_id"], current=v.current)
             out.ingested += 1
-            out.cadences += item.lc.n_rows
+            out.cadences += v.meta["n_cadences"]
+        versions.insert_many(self.con, self._version_rows)
+        products.upsert_many(self.con, self._product_rows)
         return out
 
-    # -- planning ----------------------------------------------------------------------------
-    def _plan(self, fresh: list[Converted], out: BatchOutcome) -> dict[Partition, _Plan]:
-        plans: dict[Partition, _Plan] = {}
-        # Oldest first, so that within a batch the newest version ends up current.
-        fresh.sort(key=lambda c: (c.lc.lc_id, version_key(c.lc.meta)))
-        current = versions.current_versions(self.con, sorted({c.lc.lc_id for c in fresh}))
-        for item in fresh:
-            lc = item.lc
-            meta = lc.meta
-            part = Partition(meta["mission"], meta["author"], meta["period"])
-            plan = plans.setdefault(part, _Plan(part))
-            cur = current.get(lc.lc_id)
-            if cur is None:
-                plan.add_current.append(lc)
-            elif version_key(meta) > version_key(cur):
-                if cur.get("data_file") is None:  # the current one was added earlier in this batch
-                    prev = next(x for x in plan.add_current if x.lc_id == lc.lc_id)
-                    plan.add_current.remove(prev)
-                    plan.add_history.append((prev, meta["file_sha256"]))
-                else:
-                    plan.retire[lc.lc_id] = (cur["file_sha256"], meta["file_sha256"])
-                    plan.rewrite.add(cur["data_file"])
-                plan.add_current.append(lc)
-                out.superseded += 1
-            else:
-                plan.add_history.append((lc, cur["file_sha256"]))
+    # -- decisions ---------------------------------------------------------------------------
+    def _decide(self, fresh: list[_Version]) -> int:
+        """Pick the current version of each lc_id: the highest release wins; ties keep what the lake has."""
+        current = versions.current_versions(self.con, sorted({v.meta["lc_id"] for v in fresh}))
+        superseding = 0
+        by_lc: dict[str, list[_Version]] = {}
+        for v in fresh:
+            by_lc.setdefault(v.meta["lc_id"], []).append(v)
+        for lc_id, group in by_lc.items():
+            group.sort(key=lambda v: version_key(v.meta))
+            cur = current.get(lc_id)
+            best = group[-1]
+            if cur is not None and not version_key(best.meta) > version_key(cur):
+                for v in group:
+                    v.current, v.superseded_by = False, cur["file_sha256"]
                 continue
-            current[lc.lc_id] = {**{k: meta.get(k) for k in versions.VERSION_FIELDS}, "data_file": None}
-        return plans
+            if cur is not None:
+                best.replaces = cur["file_sha256"]
+                best.old_data_file = cur["data_file"]  # type: ignore[attr-defined]
+                superseding += 1
+            for v in group[:-1]:
+                v.current, v.superseded_by = False, best.sha
+        return superseding
 
-    # -- applying ----------------------------------------------------------------------------
-    def _apply(self, plan: _Plan) -> None:
-        part = plan.partition
-        added_rows = sum(lc.n_rows for lc in plan.add_current)
-        if plan.add_current and not plan.rewrite:
-            # Merge into the partition's smallest file while it stays under the size cap,
-            # so that many small imports do not leave one tiny file per light curve.
-            for path, n_rows in versions.partition_files(self.con, part.mission, part.author, part.period):
-                if n_rows + added_rows <= FILE_MAX_ROWS:
-                    plan.rewrite.add(path)
-                break
-        keep: list[tuple[tuple, str, pa.Table]] = []
-        history: list[tuple[str, pa.Table, str | None]] = []  # (lc_id, table, sha) for retired rows
-        kept_shas: dict[str, str] = {}
-        for path in sorted(plan.rewrite):
-            shas = versions.sha_in_file(self.con, path)
-            for lc_id, table in read_lightcurves(self.layout.abspath(path)).items():
-                if lc_id in plan.retire:
-                    history.append((lc_id, table, plan.retire[lc_id][0]))
-                else:
-                    keep.append(((int(table.column("target_id")[0].as_py()), lc_id), lc_id, table))
-                    kept_shas[lc_id] = shas[lc_id]
-            self.obsolete.append(self.layout.abspath(path))
-            versions.unregister_file(self.con, path)
-        new_tables = {lc.lc_id: lc for lc in plan.add_current}
-        for lc in plan.add_current:
-            keep.append(((lc.meta["target_id"], lc.lc_id), lc.lc_id, lightcurve_table(lc)))
-        for chunk in split_for_files(keep):
-            relpath, written = self._write(part, chunk, history=False)
-            for p in written.placements:
-                if p.key in new_tables:
-                    lc = new_tables[p.key]
-                    versions.insert_version(
-                        self.con,
-                        lc.meta,
-                        is_current=True,
-                        data_file=relpath,
-                        row_offset=p.row_offset,
-                        row_count=p.row_count,
-                        run_id=self.run_id,
-                        source_path=lc.meta.get("source_path"),
-                        data_uri=lc.meta.get("data_uri"),
-                    )
-                else:
-                    versions.move_rows(self.con, p.key, kept_shas[p.key], relpath, p.row_offset, p.row_count)
-        # History files are keyed by version (sha): one lc_id can have several old versions.
-        hist_new = {lc.meta["file_sha256"]: (lc, by) for lc, by in plan.add_history}
-        retired = {old: (lc_id, new) for lc_id, (old, new) in plan.retire.items()}
-        hist_items = [((lc_id, sha), sha, table) for lc_id, table, sha in history]
-        hist_items += [((lc.lc_id, sha), sha, lightcurve_table(lc)) for sha, (lc, _) in hist_new.items()]
-        for chunk in split_for_files(hist_items):
-            relpath, written = self._write(part, chunk, history=True)
-            for p in written.placements:
-                if p.key in hist_new:
-                    lc, by = hist_new[p.key]
-                    versions.insert_version(
-                        self.con,
-                        lc.meta,
-                        is_current=False,
-                        data_file=relpath,
-                        row_offset=p.row_offset,
-                        row_count=p.row_count,
-                        run_id=self.run_id,
-                        source_path=lc.meta.get("source_path"),
-                        data_uri=lc.meta.get("data_uri"),
-                        superseded_by=by,
-                    )
-                else:
-                    lc_id, new_sha = retired[p.key]
-                    versions.supersede(self.con, lc_id, p.key, new_sha)
-                    versions.move_rows(self.con, lc_id, p.key, relpath, p.row_offset, p.row_count)
-                    products.set_state_by_sha(self.con, p.key, "superseded", self.run_id)
+    def _merge_target(self, staged: StagedFile) -> str | None:
+        part = staged.partition
+        existing = versions.partition_files(self.con, part.mission, part.author, part.period)
+        if existing and existing[0][1] < SMALL_FILE_ROWS:
+            return existing[0][0]
+        return None
 
-    def _write(self, part: Partition, chunk: list[tuple[str, pa.Table]], *, history: bool) -> tuple[str, WrittenFile]:
-        relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=history)
-        staged = self.stage_dir / relpath.replace("/", "__")
-        written = write_file(staged, chunk)
+    # -- fast path ---------------------------------------------------------------------------
+    def _move_in(self, staged: StagedFile, batch: list[_Version]) -> None:
+        relpath = self.layout.data_file(staged.partition, self.run_id, next(self.sequence))
+        self._publish(
+            staged.path,
+            relpath,
+            staged.partition,
+            staged.n_rows,
+            len(staged.placements),
+            area="cadences",
+            digest=(staged.size_bytes, staged.sha256),
+        )
+        for v in batch:
+            offset, count = staged.placements[v.sha]
+            self._version_row(v, relpath, offset, count)
+
+    # -- general path ------------------------------------------------------------------------
+    def _rewrite(self, staged: StagedFile, batch: list[_Version]) -> None:
+        part = staged.partition
+        tables = _split_staged(staged)
+        keep: list[tuple[tuple, str, pa.Table]] = []  # (sort key, sha, rows) for the cadences area
+        history: list[tuple[tuple, str, pa.Table]] = []
+        retired: dict[str, str] = {}  # old sha -> new sha
+        rewrite: set[str] = set()
+        for v in batch:
+            key = (v.meta["target_id"], v.meta["lc_id"], v.sha)
+            (keep if v.current else history).append((key, v.sha, tables[v.sha]))
+            if v.replaces:
+                retired[v.replaces] = v.sha
+                rewrite.add(v.old_data_file)  # type: ignore[attr-defined]
+        if any(v.current for v in batch) and (target := self._merge_target(staged)):
+            rewrite.add(target)
+        old_rows: dict[str, str] = {}  # sha -> lc_id of versions that move or stay
+        for relpath in sorted(rewrite):
+            shas = versions.sha_in_file(self.con, relpath)
+            for lc_id, table in read_lightcurves(self.layout.abspath(relpath)).items():
+                sha = shas[lc_id]
+                old_rows[sha] = lc_id
+                key = (int(table.column("target_id")[0].as_py()), lc_id, sha)
+                (history if sha in retired else keep).append((key, sha, table))
+            self.obsolete.append(self.layout.abspath(relpath))
+            versions.unregister_file(self.con, relpath)
+        new = {v.sha: v for v in batch}
+        for area, items in (("cadences", keep), ("history", history)):
+            for chunk in split_for_files(items):
+                relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=area == "history")
+                staged_path = staged.path.with_name(f"{staged.path.stem}-{area}-{next(self.sequence)}.parquet")
+                written = write_file(staged_path, chunk)
+                self._publish(staged_path, relpath, part, written.n_rows, len(written.placements), area=area)
+                for p in written.placements:
+                    if p.key in new:
+                        self._version_row(new[p.key], relpath, p.row_offset, p.row_count)
+                    else:
+                        lc_id = old_rows[p.key]
+                        if p.key in retired:
+                            versions.supersede(self.con, lc_id, p.key, retired[p.key])
+                            products.set_state_by_sha(self.con, p.key, "superseded", self.run_id)
+                        versions.move_rows(self.con, lc_id, p.key, relpath, p.row_offset, p.row_count)
+        files.remove(staged.path)
+
+    # -- catalog rows ------------------------------------------------------------------------
+    def _publish(
+        self,
+        staged: Path,
+        relpath: str,
+        part: Partition,
+        n_rows: int,
+        n_lcs: int,
+        *,
+        area: str,
+        digest: tuple[int, str] | None = None,
+    ) -> None:
+        size, sha = digest or (files.size(staged), files.sha256_of(staged))
         final = self.layout.abspath(relpath)
         files.publish(staged, final)
         self.published.append(final)
         versions.register_file(
             self.con,
             relpath,
-            area="history" if history else "cadences",
+            area=area,
             mission=part.mission,
             author=part.author,
             period=part.period,
-            n_rows=written.n_rows,
-            n_lightcurves=len(written.placements),
-            size_bytes=files.size(final),
-            sha256=files.sha256_of(final),
+            n_rows=n_rows,
+            n_lightcurves=n_lcs,
+            size_bytes=size,
+            sha256=sha,
             run_id=self.run_id,
         )
-        return relpath, written
 
-    # -- products ----------------------------------------------------------------------------
-    def _is_current(self, sha: str | None) -> bool:
-        row = self.con.execute(
-            "SELECT bool_or(is_current) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [sha]
-        ).fetchall()
-        return bool(row and row[0][0])
-
-    def _record_product(self, item: Converted, state: str) -> None:
-        meta = item.lc.meta if item.lc else {}
-        lc_id = (
-            meta.get("lc_id")
-            or self.con.execute(
-                "SELECT any_value(lc_id) FROM lake.lightcurve_versions WHERE file_sha256 = ?", [item.sha256]
-            ).fetchall()[0][0]
-        )
-        products.upsert(
-            self.con,
-            item.item.product_uri,
-            state,
+    def _version_row(self, v: _Version, relpath: str, offset: int, count: int) -> None:
+        stamp = now()
+        row = {k: v.meta.get(k) for k in versions.META_COLUMNS}
+        row.update(
+            is_current=v.current,
+            data_file=relpath,
+            row_offset=offset,
+            row_count=count,
+            ingested_at=stamp,
             run_id=self.run_id,
-            product_type="lightcurve",
-            mission=meta.get("mission"),
-            author=meta.get("author"),
-            target_id=meta.get("target_id"),
-            file_name=item.item.path.name,
-            local_path=str(item.item.path),
-            size_bytes=item.size_bytes,
-            sha256=item.sha256,
-            lc_id=lc_id,
-            **item.item.extra,
+            source_path=v.meta.get("source_path"),
+            data_uri=v.meta.get("data_uri"),
+            superseded_by=v.superseded_by,
+            superseded_at=None if v.current else stamp,
+        )
+        self._version_rows.append(row)
+        if v.replaces:
+            versions.supersede(self.con, v.meta["lc_id"], v.replaces, v.sha)
+
+    def _product(self, result: Converted, lc_id: str | None, *, current: bool | None = None) -> None:
+        if current is None:  # an unchanged file: report the state of the version the lake has
+            lc_id, current = versions.lc_of_sha(self.con, result.sha256)
+        meta = result.lc.meta if result.lc else {}
+        item = result.item
+        self._product_rows.append(
+            {
+                "product_uri": item.product_uri,
+                "product_type": "lightcurve",
+                "state": "ingested" if current else "superseded",
+                "mission": meta.get("mission"),
+                "author": meta.get("author"),
+                "target_id": meta.get("target_id"),
+                "file_name": item.path.name,
+                "local_path": str(item.path),
+                "size_bytes": result.size_bytes,
+                "sha256": result.sha256,
+                "lc_id": lc_id,
+                "run_id": self.run_id,
+                **item.extra,
+            }
         )
 
-    def _record_error(self, item: Converted, out: BatchOutcome) -> None:
-        err = item.error
+    def _record_error(self, result: Converted, out: BatchOutcome) -> None:
+        err = result.error
         state = err.state
         product_type = "lightcurve" if state != "skipped" else _skipped_type(err.reason)
         products.upsert(
             self.con,
-            item.item.product_uri,
+            result.item.product_uri,
             state,
             run_id=self.run_id,
             error=err.reason,
             count_attempt=state in ("failed", "quarantined"),
             product_type=product_type,
-            file_name=item.item.path.name,
-            local_path=str(item.item.path),
-            size_bytes=item.size_bytes or None,
-            sha256=item.sha256,
-            **item.item.extra,
+            file_name=result.item.path.name,
+            local_path=str(result.item.path),
+            size_bytes=result.size_bytes or None,
+            sha256=result.sha256,
+            **result.item.extra,
         )
         setattr(out, state, getattr(out, state) + 1)
-        out.problems.append((str(item.item.path), state, err.reason))
+        out.problems.append((str(result.item.path), state, err.reason))
+
+
+def _split_staged(staged: StagedFile) -> dict[str, pa.Table]:
+    table = pq.read_table(str(staged.path), schema=CADENCE_SCHEMA)
+    return {sha: table.slice(offset, count) for sha, (offset, count) in staged.placements.items()}
 
 
 def _skipped_type(reason: str) -> str:

@@ -7,24 +7,25 @@ The catalog is held only while a batch commits (a fraction of a second), so that
 from __future__ import annotations
 
 import itertools
+import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import quality
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S
 from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, BatchOutcome
-from .convert import Converted, InputFile, convert
+from .convert import InputFile
+from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
-BATCH_FILES = 64
-BATCH_SECONDS = 5.0
 
 
 @dataclass
@@ -92,10 +93,26 @@ def default_workers() -> int:
 
 
 ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
+CHUNK_FILES = 32  # files converted and staged together by one worker
+
+
+def _worker_context() -> mp.context.BaseContext:
+    # fork: workers start at once and never re-run the caller's main module (spawn would,
+    # breaking scripts without a __main__ guard); they only do pure file -> Parquet work.
+    methods = mp.get_all_start_methods()
+    return mp.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _init_worker(masks: tuple) -> None:
+    quality.preload_mask_rows(masks)
 
 
 class Ingestor:
-    """Ingest files into one lake under one run id."""
+    """Ingest files into one lake under one run id.
+
+    Worker processes convert chunks of files and stage their Parquet; this process
+    commits each staged chunk in a short catalog transaction, in order.
+    """
 
     def __init__(self, catalog: Catalog, run_id: str, *, workers: int = 0, progress: ProgressFn | None = None) -> None:
         self.catalog = catalog
@@ -105,55 +122,76 @@ class Ingestor:
         self.progress = progress
         self.stage_dir = self.layout.staging / run_id
         self.sequence = itertools.count(1)
+        self._chunks = itertools.count(1)
+        self._done_files = 0
+        self._done_bytes = 0
+
+    def known_shas(self) -> frozenset[str]:
+        with self.catalog.read(sandbox=False) as con:
+            return frozenset(versions.known_shas(con))
 
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
         start = time.monotonic()
-        with self.catalog.read(sandbox=False) as con:
-            known = frozenset(versions.known_shas(con))
+        known = self.known_shas()
         files.make_dirs(self.stage_dir)
+        chunks = [items[i : i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
+        pool = None
         try:
-            with ThreadPoolExecutor(self.workers) as pool:
-                for i, batch in enumerate(self._batches(pool.map(lambda it: convert(it, known), items))):
-                    if i:
-                        time.sleep(WRITER_GAP_S)  # let waiting readers in between commits
-                    report.add(self.commit(batch))
+            if self.workers > 1 and len(chunks) > 1:
+                pool = ProcessPoolExecutor(
+                    min(self.workers, len(chunks)),
+                    mp_context=_worker_context(),
+                    initializer=_init_worker,
+                    initargs=(quality.mask_rows(),),
+                )
+                staged = pool.map(
+                    stage_chunk,
+                    chunks,
+                    itertools.repeat(known),
+                    itertools.repeat(self.stage_dir),
+                    [next(self._chunks) for _ in chunks],
+                )
+            else:
+                staged = (stage_chunk(c, known, self.stage_dir, next(self._chunks)) for c in chunks)
+            for i, chunk in enumerate(staged):
+                if i and self.catalog.others_waiting():
+                    time.sleep(WRITER_GAP_S)  # let waiting readers in between commits
+                report.add(self.commit(chunk))
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
+            if pool is not None:
+                pool.shutdown(wait=not report.interrupted, cancel_futures=True)
             files.remove_tree(self.stage_dir)
             report.seconds += time.monotonic() - start
         return report
 
-    def _batches(self, results: Iterator[Converted]) -> Iterator[list[Converted]]:
-        batch: list[Converted] = []
-        started = time.monotonic()
-        done_files = done_bytes = 0
-        for result in results:
-            batch.append(result)
-            done_files += 1
-            done_bytes += result.size_bytes
-            if self.progress:
-                self.progress(done_files, done_bytes)
-            if len(batch) >= BATCH_FILES or time.monotonic() - started > BATCH_SECONDS:
-                yield batch
-                batch, started = [], time.monotonic()
-        if batch:
-            yield batch
+    def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> BatchOutcome:
+        """One chunk in this process (harvest commits each group of downloads this way)."""
+        files.make_dirs(self.stage_dir)
+        return self.commit(stage_chunk(items, known, self.stage_dir, next(self._chunks)))
 
-    def commit(self, batch: list[Converted]) -> BatchOutcome:
+    def commit(self, chunk: StagedChunk) -> BatchOutcome:
         published: list = []
         obsolete: list = []
         try:
             with self.catalog.write(f"import run {self.run_id}") as con:
-                committer = BatchCommitter(con, self.layout, self.run_id, self.stage_dir, self.sequence)
+                committer = BatchCommitter(con, self.layout, self.run_id, self.sequence)
                 published, obsolete = committer.published, committer.obsolete
-                outcome = committer.commit(batch)
+                outcome = committer.commit(chunk)
         except BaseException:
             for path in published:  # never registered: remove what was moved in
                 files.remove(path)
             raise
+        finally:
+            for staged in chunk.staged:
+                files.remove(staged.path)
         for path in obsolete:  # replaced by files registered in the commit
             files.remove(path)
+        self._done_files += len(chunk.results)
+        self._done_bytes += chunk.size_bytes
+        if self.progress:
+            self.progress(self._done_files, self._done_bytes)
         return outcome
 
 

@@ -1,20 +1,24 @@
 """Low-level FITS access: bytes, SHA-256, per-HDU CHECKSUM, headers and table columns.
 
-fitsio (CFITSIO) reads the tables; it is about 8x faster than astropy.io.fits on these
-files. CHECKSUM is verified directly with the FITS ones'-complement sum, because MAST
-files carry CHECKSUM without DATASUM and astropy's verdict is unreliable for them.
+The file is read once; headers are parsed from those bytes (astropy for unusual cards) and
+scalar tables are viewed in place with numpy (fitsio decodes anything else). That is several times faster
+than opening the file with astropy.io.fits or fitsio. CHECKSUM is verified directly with
+the FITS ones'-complement sum, because MAST files carry CHECKSUM without DATASUM and
+astropy's verdict is unreliable for them.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import fitsio
 import numpy as np
+from astropy.io import fits
 
 from ..errors import ProductError
 
@@ -97,14 +101,102 @@ def _first_line(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _header_dict(hdr: fitsio.FITSHDR) -> dict[str, Any]:
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([EeDd][+-]?\d+)?$")
+
+
+def parse_header(block: bytes) -> dict[str, Any]:
+    """Keyword -> value of a header's cards (blank values are None; COMMENT/HISTORY dropped).
+
+    A direct reading of the fixed-format cards, several times faster than astropy's lazy
+    per-key parsing; any card it does not understand sends the whole header to astropy.
+    """
     out: dict[str, Any] = {}
-    for rec in hdr.records():
-        name = rec.get("name")
-        if name and name not in ("COMMENT", "HISTORY", ""):
-            value = rec.get("value")
-            out[name] = None if isinstance(value, str) and value.strip() == "" and name != "EXTNAME" else value
+    for i in range(0, len(block), 80):
+        card = block[i : i + 80].decode("ascii", errors="replace")
+        key = card[:8].rstrip()
+        if key in ("", "COMMENT", "HISTORY", "END") or card[8:10] != "= ":
+            if key in ("CONTINUE", "HIERARCH"):
+                return _parse_with_astropy(block)
+            continue
+        text = card[10:].strip()
+        if text.startswith("'"):
+            value, end, j = [], False, 1
+            while j < len(text):
+                if text[j] == "'":
+                    if j + 1 < len(text) and text[j + 1] == "'":
+                        value.append("'")
+                        j += 2
+                        continue
+                    end = True
+                    break
+                value.append(text[j])
+                j += 1
+            if not end:
+                return _parse_with_astropy(block)
+            out[key] = "".join(value).rstrip()
+            continue
+        text = text.split("/", 1)[0].strip()
+        if text == "":
+            out[key] = None
+        elif text in ("T", "F"):
+            out[key] = text == "T"
+        elif _NUMBER.match(text):
+            out[key] = int(text) if text.lstrip("+-").isdigit() else float(text.replace("D", "E").replace("d", "e"))
+        else:
+            return _parse_with_astropy(block)
     return out
+
+
+def _parse_with_astropy(block: bytes) -> dict[str, Any]:
+    header = fits.Header.fromstring(block.decode("ascii", errors="replace"))
+    return {
+        k: (None if isinstance(v, fits.card.Undefined) else v)
+        for k, v in header.items()
+        if k and k not in ("COMMENT", "HISTORY")
+    }
+
+
+def _hdus(raw: bytes) -> list[HDU]:
+    """Walk the HDUs of a FITS byte string: parse each header and locate its data unit."""
+    hdus: list[HDU] = []
+    pos = 0
+    while pos < len(raw):
+        end = _end_card(raw, pos)
+        if end < 0:
+            if hdus and not raw[pos:].strip(b"\x00 "):
+                break  # zero padding after the last HDU
+            raise ValueError(f"truncated FITS file: header {len(hdus)} has no END card")
+        header = parse_header(raw[pos : end + 80])
+        data_start = pos + (end + 80 - pos + BLOCK - 1) // BLOCK * BLOCK
+        naxis = int(header.get("NAXIS", 0))
+        size = 0
+        if naxis:
+            size = 1
+            for i in range(1, naxis + 1):
+                size *= int(header.get(f"NAXIS{i}", 0))
+            size = (
+                abs(int(header.get("BITPIX", 8)))
+                // 8
+                * int(header.get("GCOUNT", 1))
+                * (size + int(header.get("PCOUNT", 0)))
+            )
+        data_end = data_start + size
+        xtension = str(header.get("XTENSION", "")).strip().upper()
+        kind = "table" if xtension in ("BINTABLE", "TABLE") else "image"
+        offsets = {"header_start": pos, "data_start": data_start, "data_end": data_end}
+        hdus.append(HDU(len(hdus), header, kind, offsets, None))
+        pos = data_start + (size + BLOCK - 1) // BLOCK * BLOCK
+    return hdus
+
+
+def _end_card(raw: bytes, pos: int) -> int:
+    """Offset of the END card of the header starting at pos (cards are 80-byte aligned), or -1."""
+    at = raw.find(b"END", pos)
+    while at >= 0:
+        if (at - pos) % 80 == 0 and raw[at + 3 : at + 80].strip() == b"":
+            return at
+        at = raw.find(b"END", at + 1)
+    return -1
 
 
 def open_fits(path: str | Path) -> FitsFile:
@@ -129,21 +221,20 @@ def open_fits(path: str | Path) -> FitsFile:
     if len(raw) % BLOCK:
         raise ProductError(str(path), f"truncated FITS file ({len(raw)} bytes is not a multiple of {BLOCK})")
     try:
-        with fitsio.FITS(str(path)) as f:
-            hdus = []
-            for i, hdu in enumerate(f):
-                offsets = hdu.get_offsets()
-                header = _header_dict(hdu.read_header())
-                kind = "table" if hdu.get_exttype() in ("BINARY_TBL", "ASCII_TBL") else "image"
-                hdus.append(HDU(i, header, kind, offsets, _verify_checksum(raw, header, offsets)))
-    except OSError as exc:
-        raise ProductError(str(path), f"corrupt or truncated FITS ({_first_line(exc)})") from exc
+        hdus = _hdus(raw)
+    except Exception as exc:  # astropy raises many kinds of errors on damaged headers
+        text = _first_line(exc)
+        raise ProductError(
+            str(path), text if text.startswith("truncated") else f"corrupt FITS header ({text})"
+        ) from exc
+    for hdu in hdus:
+        hdu.checksum_ok = _verify_checksum(raw, hdu.header, hdu.offsets)
     problem = None
     expected_ext = hdus[0].header.get("NEXTEND")
-    if isinstance(expected_ext, int) and len(hdus) - 1 < expected_ext:
-        problem = f"truncated FITS file: NEXTEND={expected_ext} but {len(hdus) - 1} extension(s) found"
-    elif hdus[-1].offsets["data_end"] > len(raw):
+    if hdus[-1].offsets["data_end"] > len(raw):
         problem = "truncated FITS file: last HDU ends past the end of the file"
+    elif isinstance(expected_ext, int) and len(hdus) - 1 < expected_ext:
+        problem = f"truncated FITS file: NEXTEND={expected_ext} but {len(hdus) - 1} extension(s) found"
     return FitsFile(path, size, sha, raw, hdus, problem)
 
 
