@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog
 from .config import Settings
+from .errors import UsageError
 from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.verify import VerifyReport, verify_lake
 from .layout import LakeLayout
 from .query import QueryResult, run_sql
 from .status import StatusReport, lake_status
+
+if TYPE_CHECKING:
+    from .harvest.lightcurves import HarvestReport
+    from .harvest.tic import TicReport
+
+
+def _listify(value: list[str] | str | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def client_url(client, default: str) -> str:
+    return getattr(client, "mast_url", None) or default
 
 
 class Lake:
@@ -26,7 +43,7 @@ class Lake:
     ) -> None:
         self.settings = settings or Settings.resolve(path, wait_s=wait)
         if settings is not None and path is not None:
-            self.settings = Settings.resolve(path, **{**settings.__dict__, "lake": None, "wait_s": wait})
+            self.settings = replace(settings, lake=Path(path))
         self.layout = LakeLayout(Path(self.settings.lake).expanduser().resolve())
         self.catalog = Catalog(self.layout, wait_s=self.settings.wait_s)
 
@@ -49,6 +66,76 @@ class Lake:
             paths = [paths]
         factory = (lambda total: progress) if progress else None
         return import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory)
+
+    # -- harvesting from MAST -------------------------------------------------------------------
+    def mast_client(self, mast_url: str | None = None):  # -> larun_lake.mast.client.MastClient
+        from .mast.client import MastClient
+
+        return MastClient(mast_url or self.settings.mast_url, resolver_url=self.settings.resolver_url,
+                          timeout=self.settings.timeout_s)
+
+    def harvest_tic(self, *, ids: list[int] | None = None, cone: tuple[float, float, float] | None = None,
+                    where: str | None = None, mast_url: str | None = None, client=None) -> TicReport:
+        """TIC rows from MAST (by ids, in a cone, or by range criteria) into the lake's `tic` table."""
+        from .harvest.tic import harvest_tic, parse_where
+
+        conditions = parse_where(where) if where else None
+        client = client or self.mast_client(mast_url)
+        params = {"ids": ids, "cone": cone, "where": where}
+        return harvest_tic(self.catalog, client, ids=ids, cone=cone, where=conditions,
+                           mast_url=client_url(client, mast_url or self.settings.mast_url), parameters=params)
+
+    def harvest_lightcurves(self, targets: list[str] | str | None = None, *, from_sql: str | None = None,
+                            mission: list[str] | str | None = None, author: list[str] | str | None = None,
+                            exptime: float | None = None, sectors: str | None = None, quarters: str | None = None,
+                            campaigns: str | None = None, workers: int = 8, dry_run: bool = False,
+                            offline: bool = False, max_age: str | None = None, keep_fits: bool = False,
+                            retry_quarantined: bool = False, mast_url: str | None = None, client=None,
+                            progress=None) -> HarvestReport:
+        """Light curves of targets from MAST: search (few requests), download what is missing, ingest."""
+        from .harvest.lightcurves import HarvestFilter, LightCurveHarvest, parse_max_age
+        from .harvest.targets import AUTHORS_OF, parse_author, parse_mission, parse_ranges, parse_targets
+
+        missions = [parse_mission(m) for m in _listify(mission)] or ["TESS", "Kepler", "K2"]
+        authors = [parse_author(a, missions) for a in _listify(author)] or None
+        if authors:
+            missions = [m for m in missions if any(a in AUTHORS_OF[m] for a in authors)]
+        periods = None
+        for text, what in ((sectors, "sector"), (quarters, "quarter"), (campaigns, "campaign")):
+            if text:
+                periods = (periods or set()) | parse_ranges(text, what)
+        texts = _listify(targets)
+        if from_sql:
+            texts += self._ids_from_sql(from_sql, missions)
+        parsed = parse_targets(texts, missions)
+        if workers < 1 or workers > 64:
+            raise UsageError(f"--workers {workers} is out of range", hint="use 1 to 64")
+        settings = replace(self.settings, mast_url=mast_url) if mast_url else self.settings
+        client = client or (None if offline else self.mast_client(settings.mast_url))
+        harvest = LightCurveHarvest(self.catalog, settings, client, workers=workers, keep_fits=keep_fits,
+                                    progress=progress)
+        params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
+                  "periods": sorted(periods) if periods else None, "workers": workers, "offline": offline,
+                  "max_age": max_age, "keep_fits": keep_fits}
+        return harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
+                           offline=offline, max_age=parse_max_age(max_age), retry_quarantined=retry_quarantined,
+                           parameters=params)
+
+    def _ids_from_sql(self, query: str, missions: list[str]) -> list[str]:
+        result = self.sql(query)
+        names = {c.lower(): c for c in result.columns}
+        column = next((names[c] for c in ("tic_id", "id", "target_id") if c in names), None)
+        if column is None or (len(result) == 0 and column is None):
+            raise UsageError("--from-sql must return a column named id, tic_id or target_id",
+                             hint=f"it returned {', '.join(result.columns) or 'no columns'}")
+        values = result.arrow().column(column).to_pylist()
+        if any(not isinstance(v, int) for v in values if v is not None):
+            raise UsageError(f"--from-sql column {column} does not hold integer ids")
+        prefix = "TIC" if column.lower() in ("tic_id", "id") or missions == ["TESS"] else None
+        if prefix is None and len(missions) != 1:
+            raise UsageError("--from-sql target_id values need one --mission to say what they are")
+        prefix = prefix or {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}[missions[0]]
+        return [f"{prefix} {v}" for v in values if v is not None]
 
     def sql(self, query: str, params: list | dict | None = None) -> QueryResult:
         """Run read-only SQL; the result has .df(), .arrow(), .pl() and works after the catalog is closed."""

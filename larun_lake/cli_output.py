@@ -111,3 +111,20 @@ def file_progress(total_files: int, total_bytes: int, *, enabled: bool, label: s
             progress.update(task, completed=nbytes, files=files)
 
         yield update
+
+
+@contextmanager
+def harvest_progress(*, enabled: bool) -> Iterator:
+    """Light curves done of those to fetch, bytes, rate and ETA."""
+    if not enabled:
+        yield None
+        return
+    columns = [TextColumn("[bold]harvest"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[todo]} light curves"),
+               DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("harvest", total=None, done=0, todo=0)
+
+        def update(done: int, todo: int, nbytes: int, total_bytes: int) -> None:
+            progress.update(task, completed=nbytes, total=total_bytes or None, done=done, todo=todo)
+
+        yield update

@@ -26,6 +26,8 @@ class Settings:
     mast_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_MAST_URL") or DEFAULT_MAST_URL)
     resolver_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_RESOLVER_URL") or DEFAULT_RESOLVER_URL)
     workers: int = field(default_factory=lambda: int(os.environ.get("LARUN_LAKE_WORKERS") or 0))
+    # Seconds without progress before a MAST request is abandoned and retried.
+    timeout_s: float = field(default_factory=lambda: _env_float("LARUN_LAKE_TIMEOUT", 60.0))
 
     @classmethod
     def resolve(cls, lake: str | os.PathLike[str] | None = None, **overrides: object) -> Settings:

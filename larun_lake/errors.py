@@ -93,3 +93,9 @@ class MastUnavailableError(LarunLakeError):
 
     exit_code = EXIT_MAST
     transient = True
+
+
+class MastResponseError(LarunLakeError):
+    """MAST answered, but not with what was asked for (an error status, rows outside the query)."""
+
+    exit_code = EXIT_MAST

@@ -106,7 +106,7 @@ class LakeLayout:
 
     def raw_file(self, obs_collection: str, obs_id: str, filename: str) -> Path:
         """Where a harvested FITS file lives; refuses names that would escape the raw area."""
-        parts = [obs_collection, obs_id, PurePosixPath(filename).name]
+        parts = [obs_collection, obs_id, filename]
         for part in parts:
             if not part or part in (".", "..") or "/" in part or "\\" in part or not _SAFE_PART.match(part):
                 raise ValueError(f"unsafe name in product path: {part!r}")

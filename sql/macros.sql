@@ -31,3 +31,12 @@ CREATE OR REPLACE TEMP MACRO angular_distance_deg(ra1, dec1, ra2, dec2) AS
     degrees(2 * asin(sqrt(
         pow(sin(radians(dec2 - dec1) / 2), 2)
         + cos(radians(dec1)) * cos(radians(dec2)) * pow(sin(radians(ra2 - ra1) / 2), 2))));
+
+-- TIC stars within `radius` degrees of (ra0, dec0), nearest first: a declination band
+-- (which row-group statistics prune) and then the exact angular distance.
+CREATE OR REPLACE TEMP MACRO tic_cone(ra0, dec0, radius) AS TABLE
+SELECT *, angular_distance_deg(ra, dec, ra0, dec0) AS distance_deg
+FROM tic
+WHERE dec BETWEEN dec0 - radius AND dec0 + radius
+  AND angular_distance_deg(ra, dec, ra0, dec0) <= radius
+ORDER BY distance_deg;

@@ -29,3 +29,8 @@ FROM cadence_rows;
 
 CREATE OR REPLACE TEMP VIEW superseded_lightcurves AS
 SELECT * FROM lake.lightcurve_versions WHERE NOT is_current;
+
+-- TIC rows harvested from MAST (column names as MAST gives them; SQL names are case-insensitive,
+-- so tic.id, tic.tmag, tic.teff work). Join light curves on lightcurves.tic_id = tic.id.
+CREATE OR REPLACE TEMP VIEW tic AS
+SELECT * FROM tic_rows;

@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import astropy.units as u
 import lightkurve as lk
-import numpy as np
 import pandas as pd
 import pytest
 import requests
@@ -29,6 +28,7 @@ from astroquery.mast import Catalogs, Mast, Observations
 from astroquery.mast.discovery_portal import PortalAPI
 
 from tests.mast_server import Fault, MastServer
+from tests.mast_server.fixtures import make_tic_rows, spoc_fixture_files
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
@@ -40,54 +40,7 @@ pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"fixtures not fou
 
 
 def _spoc_files() -> list[Path]:
-    return sorted([*(FIXTURES / "tess_spoc").glob("*.fits"), *(FIXTURES / "tess_spoc_renamed").glob("*.fits")])
-
-
-def make_tic_rows(n_random: int = 200, seed: int = 1) -> pd.DataFrame:
-    """Synthetic TIC: every TESS fixture target with its header values, a cluster
-    around TIC 25155310 for cone searches, and random stars elsewhere."""
-    rows: dict[int, dict[str, Any]] = {}
-    for path in _spoc_files() + sorted((FIXTURES / "tess_hlsp").glob("*.fits")):
-        header = fits.getheader(path)
-        tic = int(str(header["TICID"]).strip())
-        rows.setdefault(
-            tic,
-            {
-                "ID": tic,
-                "ra": header["RA_OBJ"],
-                "dec": header["DEC_OBJ"],
-                "Tmag": header.get("TESSMAG"),
-                "Teff": header.get("TEFF"),
-                "logg": header.get("LOGG"),
-                "rad": header.get("RADIUS"),
-                "mass": None,
-                "GAIA": None,
-                "KIC": None,
-                "objType": "STAR",
-                "lumclass": "DWARF",
-            },
-        )
-    rng = np.random.default_rng(seed)
-    center = rows[25155310]
-    for i in range(n_random):
-        near = i < 12
-        ra = center["ra"] + rng.uniform(-0.6, 0.6) if near else rng.uniform(0, 360)
-        dec = center["dec"] + rng.uniform(-0.25, 0.25) if near else np.degrees(np.arcsin(rng.uniform(-1, 1)))
-        rows[1_000_000_000 + i] = {
-            "ID": 1_000_000_000 + i,
-            "ra": float(ra),
-            "dec": float(dec),
-            "Tmag": float(rng.uniform(6, 16)),
-            "Teff": float(rng.uniform(3000, 9000)),
-            "logg": float(rng.uniform(3.5, 5.0)),
-            "rad": float(rng.uniform(0.2, 3.0)),
-            "mass": float(rng.uniform(0.2, 2.0)),
-            "GAIA": str(4_000_000_000_000 + i),
-            "KIC": int(rng.integers(1, 13_000_000)) if i % 5 == 0 else None,
-            "objType": "STAR" if i % 17 else "EXTENDED",
-            "lumclass": "GIANT" if i % 3 == 0 else "DWARF",
-        }
-    return pd.DataFrame(list(rows.values()))
+    return spoc_fixture_files(FIXTURES)
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Waiters poll at least this often; a writer with more to commit pauses WRITER_GAP_S when someone waits.
 MAX_BACKOFF_S = 0.05
 WRITER_GAP_S = 0.15
@@ -253,6 +253,19 @@ class Catalog:
                 empty = empty.append_column(name, pa.array([], pa.string()))
             con.register("cadence_rows_empty", empty)
             con.execute("CREATE OR REPLACE TEMP VIEW cadence_rows AS SELECT * FROM cadence_rows_empty")
+        tic_files = [str(self.layout.abspath(p)) for (p,) in con.execute(
+            "SELECT path FROM lake.data_files WHERE area = 'tic' ORDER BY path").fetchall()]
+        if tic_files:
+            con.execute("SET VARIABLE tic_files = ?", [tic_files])
+            con.execute("CREATE OR REPLACE TEMP VIEW tic_rows AS SELECT * FROM read_parquet(getvariable('tic_files'), "
+                        "hive_partitioning = true, union_by_name = true, hive_types = {'hpx': INTEGER})")
+        else:
+            con.register("tic_rows_empty", pa.table({"ID": pa.array([], pa.int64()), "ra": pa.array([], pa.float64()),
+                                                     "dec": pa.array([], pa.float64()),
+                                                     "Tmag": pa.array([], pa.float64()),
+                                                     "Teff": pa.array([], pa.float64()),
+                                                     "hpx": pa.array([], pa.int32())}))
+            con.execute("CREATE OR REPLACE TEMP VIEW tic_rows AS SELECT * FROM tic_rows_empty")
         con.execute(load_sql("views.sql"))
         con.execute(load_sql("macros.sql"))
 

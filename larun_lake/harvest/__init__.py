@@ -1,0 +1,1 @@
+"""Harvesting from MAST: TIC rows and light-curve products, through the same ingest as import."""

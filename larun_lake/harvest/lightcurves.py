@@ -1,0 +1,260 @@
+"""`larun-lake harvest lightcurves`: search, then download what is missing, then ingest.
+
+Every product passes through the products states (known -> ingested, or failed /
+quarantined with the reason), so a re-run fetches only what is missing and a run
+killed at any moment resumes: downloads land as *.part and are renamed when
+complete, ingest is idempotent (file hashes), and complete raw files are reused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from ..catalog import Catalog, runs
+from ..catalog import products as product_rows
+from ..config import Settings
+from ..errors import ProductError, UsageError
+from ..ingest.convert import InputFile
+from ..ingest.importer import Ingestor
+from ..lake import files
+from ..readers.fitsfile import open_fits
+from .search import Product, ProductSearch
+from .targets import Target
+
+INGEST_GROUP_FILES = 32
+INGEST_GROUP_SECONDS = 3.0
+# Products already dealt with; quarantined ones are retried only when asked.
+DONE_STATES = ("ingested", "superseded", "skipped")
+
+
+@dataclass
+class HarvestFilter:
+    missions: list[str]
+    authors: list[str] | None = None
+    exptime: float | None = None
+    periods: set[int] | None = None
+
+    def keep(self, p: Product) -> bool:
+        if p.mission not in self.missions or (self.authors and p.author not in self.authors):
+            return False
+        if self.exptime is not None and (p.exptime_s is None or abs(p.exptime_s - self.exptime) > 0.1 * self.exptime):
+            return False
+        return self.periods is None or p.period_number in self.periods
+
+
+@dataclass
+class HarvestReport:
+    run_id: str
+    n_products: int = 0
+    n_to_fetch: int = 0
+    bytes_to_fetch: int = 0
+    downloaded: int = 0
+    reused: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    quarantined: int = 0
+    bytes_downloaded: int = 0
+    metadata_requests: int = 0
+    download_requests: int = 0
+    unknown_targets: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed or self.quarantined or self.interrupted)
+
+    @property
+    def requests_per_lightcurve(self) -> float:
+        n = self.ingested + self.unchanged
+        return (self.metadata_requests + self.download_requests) / n if n else float("nan")
+
+    def counts(self) -> dict[str, int]:
+        return {"n_files": self.n_to_fetch, "n_ingested": self.ingested, "n_unchanged": self.unchanged,
+                "n_superseded": self.superseded, "n_skipped": self.skipped, "n_failed": self.failed,
+                "n_quarantined": self.quarantined, "bytes_read": self.bytes_downloaded}
+
+
+def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:
+    """Products not yet in the lake, failed before, or changed at MAST since they were ingested."""
+    with catalog.read(sandbox=False) as con:
+        state = {r[0]: r[1:] for r in con.execute(
+            "SELECT p.product_uri, p.state, p.size_bytes, p.expected_size FROM lake.products p").fetchall()}
+    out = []
+    for p in found:
+        st = state.get(p.data_uri)
+        if st is None or st[0] in ("known", "downloaded", "failed"):
+            out.append(p)
+        elif st[0] == "quarantined":
+            if retry_quarantined:
+                out.append(p)
+        elif st[0] in DONE_STATES and p.size_bytes is not None and st[1] is not None and st[1] != p.size_bytes:
+            out.append(p)  # MAST reprocessed it under the same name
+    return out
+
+
+class LightCurveHarvest:
+    def __init__(self, catalog: Catalog, settings: Settings, client: Any, *, workers: int = 8,
+                 keep_fits: bool = False, progress: Callable[[int, int, int, int], None] | None = None) -> None:
+        self.catalog = catalog
+        self.layout = catalog.layout
+        self.settings = settings
+        self.client = client
+        self.workers = workers
+        self.keep_fits = keep_fits
+        self.progress = progress
+
+    def run(self, targets: list[Target], filt: HarvestFilter, *, dry_run: bool = False, offline: bool = False,
+            max_age: timedelta | None = None, retry_quarantined: bool = False,
+            parameters: dict | None = None) -> HarvestReport:
+        self.catalog.create_if_missing()
+        run_id = runs.new_run_id()
+        report = HarvestReport(run_id)
+        start = time.monotonic()
+        if not dry_run:
+            with self.catalog.write("harvest lightcurves") as con:
+                runs.start_run(con, run_id, "harvest lightcurves", parameters or {}, mast_url=self.settings.mast_url)
+        try:
+            search = ProductSearch(self.catalog, None if offline else self.client, run_id=run_id,
+                                   mast_url=self.settings.mast_url)
+            found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline)
+                     if filt.keep(p)]
+            report.unknown_targets = [name for _, name in search.unknown]
+            report.n_products = len(found)
+            todo = to_fetch(self.catalog, found, retry_quarantined=retry_quarantined)
+            report.n_to_fetch = len(todo)
+            report.bytes_to_fetch = sum(p.size_bytes or 0 for p in todo)
+            if not dry_run and not offline:
+                self._register_known(todo, run_id)
+                self._fetch(todo, run_id, report)
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            report.seconds = time.monotonic() - start
+            report.metadata_requests = int(getattr(self.client, "requests_total", 0) or 0)
+            if not dry_run:
+                status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
+                with self.catalog.write("harvest lightcurves") as con:
+                    runs.finish_run(con, run_id, status, report.counts())
+        return report
+
+    def _register_known(self, todo: list[Product], run_id: str) -> None:
+        rows = [{"product_uri": p.data_uri, "product_type": "lightcurve", "state": "known", "mission": p.mission,
+                 "author": p.author, "target_id": p.target_id, "obs_collection": p.obs_collection,
+                 "obs_id": p.obs_id, "file_name": p.product_filename, "expected_size": p.size_bytes,
+                 "run_id": run_id} for p in todo]
+        with self.catalog.write("harvest lightcurves") as con:
+            existing = {r[0] for r in con.execute("SELECT product_uri FROM lake.products").fetchall()}
+            product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing])
+
+    def _raw_path(self, p: Product) -> Path:
+        try:
+            return self.layout.raw_file(p.obs_collection or p.mission, p.obs_id or p.target_name, p.product_filename)
+        except ValueError as exc:
+            raise ProductError(p.data_uri, f"unsafe file name from MAST ({exc})") from exc
+
+    def _fetch(self, todo: list[Product], run_id: str, report: HarvestReport) -> None:
+        from ..mast.download import DownloadJob, download_all
+
+        ingestor = Ingestor(self.catalog, run_id)
+        known = ingestor.known_shas()
+        jobs, by_uri, ready = [], {}, []
+        for p in todo:
+            try:
+                dest = self._raw_path(p)
+            except ProductError as exc:
+                self._fail(p, "quarantined", exc.reason, run_id, report)
+                continue
+            by_uri[p.data_uri] = p
+            if dest.is_file() and p.size_bytes is not None and dest.stat().st_size == p.size_bytes:
+                ready.append(p)  # a complete download from an interrupted run
+                report.reused += 1
+            else:
+                jobs.append(DownloadJob(p.data_uri, dest, p.size_bytes))
+        group: list[Product] = list(ready)
+        started = time.monotonic()
+        retry_once: list[Product] = []
+        for result in download_all(self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s):
+            p = by_uri[result.job.data_uri]
+            report.download_requests += result.attempts
+            if not result.ok:
+                self._fail(p, "failed", result.error or "download failed", run_id, report)
+                continue
+            report.downloaded += 1
+            report.bytes_downloaded += result.size
+            if not self._checksum_ok(p):
+                retry_once.append(p)
+                continue
+            group.append(p)
+            if len(group) >= INGEST_GROUP_FILES or time.monotonic() - started > INGEST_GROUP_SECONDS:
+                self._ingest(ingestor, group, known, report)
+                group, started = [], time.monotonic()
+        if group:
+            self._ingest(ingestor, group, known, report)
+        if retry_once:  # a FITS checksum mismatch is fetched once more, then quarantined
+            jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in retry_once]
+            group = []
+            for result in download_all(self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s):
+                p = by_uri[result.job.data_uri]
+                if result.ok and self._checksum_ok(p):
+                    group.append(p)
+                else:
+                    files.remove(self._raw_path(p))
+                    self._fail(p, "quarantined" if result.ok else "failed",
+                               "FITS checksum mismatch after a second download" if result.ok else result.error,
+                               run_id, report)
+            if group:
+                self._ingest(ingestor, group, known, report)
+
+    def _checksum_ok(self, p: Product) -> bool:
+        try:
+            return open_fits(self._raw_path(p)).checksum_ok is not False
+        except ProductError:
+            return True  # a corrupt file is quarantined with its reason by ingest
+
+    def _ingest(self, ingestor: Ingestor, group: list[Product], known: frozenset, report: HarvestReport) -> None:
+        items = [InputFile(self._raw_path(p), p.data_uri, p.data_uri,
+                           extra={"obs_id": p.obs_id, "obs_collection": p.obs_collection,
+                                  "expected_size": p.size_bytes}) for p in group]
+        outcome = ingestor.stage_and_commit(items, known)
+        for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined"):
+            setattr(report, name, getattr(report, name) + getattr(outcome, name))
+        report.problems.extend(outcome.problems)
+        if not self.keep_fits:
+            for item in items:
+                files.remove(item.path)
+        if self.progress:
+            self.progress(report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded,
+                          report.bytes_to_fetch)
+
+    def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:
+        with self.catalog.write("harvest lightcurves") as con:
+            product_rows.upsert(con, p.data_uri, state, run_id=run_id, error=reason, count_attempt=True,
+                                product_type="lightcurve", file_name=p.product_filename, expected_size=p.size_bytes)
+        setattr(report, state, getattr(report, state) + 1)
+        report.problems.append((p.data_uri, state, reason))
+        if self.progress:
+            self.progress(report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded,
+                          report.bytes_to_fetch)
+
+
+def parse_max_age(text: str | None) -> timedelta | None:
+    """'7d', '12h', '30m', '90s' or plain seconds."""
+    if not text:
+        return None
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    try:
+        if text[-1].lower() in units:
+            return timedelta(seconds=float(text[:-1]) * units[text[-1].lower()])
+        return timedelta(seconds=float(text))
+    except ValueError:
+        raise UsageError(f"malformed --max-age {text!r}", hint="use forms like 7d, 12h, 30m") from None

@@ -1,0 +1,174 @@
+"""Find light-curve products at MAST with few requests, and remember what MAST listed.
+
+One observation query covers many targets, one product query many observations.
+The product lists are kept in the catalog (mast_searches, mast_products) with the time
+they were fetched: a later harvest within --max-age, or --offline, asks MAST nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from ..catalog import Catalog
+from ..catalog.db import now
+from ..errors import UsageError
+from .targets import AUTHORS_OF, COLLECTIONS, Target, target_name
+
+LC_FILE = re.compile(r"[_-](fast-)?(lc|llc|slc)\.fits(\.gz)?$", re.IGNORECASE)
+_QUARTER = re.compile(r"\bQ(\d+)\b")
+_CAMPAIGN = re.compile(r"-c(\d+)_", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Product:
+    """One light-curve file MAST lists."""
+
+    data_uri: str
+    mission: str
+    author: str | None
+    target_name: str
+    target_id: int | None
+    obsid: str | None
+    obs_id: str | None
+    obs_collection: str | None
+    period_number: int | None
+    exptime_s: float | None
+    product_filename: str
+    size_bytes: int | None
+    description: str | None
+
+
+def _target_id(mission: str, name: str) -> int | None:
+    digits = name[4:] if mission in ("Kepler", "K2") and name[:4].lower() in ("kplr", "ktwo") else name
+    return int(digits) if digits.isdigit() else None
+
+
+def _period(mission: str, obs: dict[str, Any], product: dict[str, Any]) -> int | None:
+    seq = obs.get("sequence_number")
+    if seq is not None and mission != "Kepler":
+        return int(seq)
+    if mission == "Kepler":
+        m = _QUARTER.search(product.get("description") or "")
+        return int(m.group(1)) if m else None
+    m = _CAMPAIGN.search(product.get("productFilename") or "")
+    return int(m.group(1)) if m else None
+
+
+def light_curve_products(mission: str, observations: list[dict], products: list[dict]) -> list[Product]:
+    """Join MAST's product rows to their observations and keep light-curve files only."""
+    by_obsid = {str(o.get("obsid")): o for o in observations}
+    by_obs_id = {o.get("obs_id"): o for o in observations}
+    out: dict[str, Product] = {}
+    for p in products:
+        name = p.get("productFilename") or ""
+        if not LC_FILE.search(name) or not p.get("dataURI"):
+            continue
+        obs = by_obsid.get(str(p.get("obsID") or p.get("parent_obsid") or "")) or by_obs_id.get(p.get("obs_id"))
+        if obs is None:
+            continue
+        author = obs.get("provenance_name")
+        if author not in AUTHORS_OF[mission]:
+            continue
+        tname = str(obs.get("target_name"))
+        out[p["dataURI"]] = Product(
+            data_uri=p["dataURI"], mission=mission, author=author, target_name=tname,
+            target_id=_target_id(mission, tname), obsid=str(obs.get("obsid")), obs_id=obs.get("obs_id"),
+            obs_collection=obs.get("obs_collection"), period_number=_period(mission, obs, p),
+            exptime_s=float(obs["t_exptime"]) if obs.get("t_exptime") is not None else None,
+            product_filename=name, size_bytes=int(p["size"]) if p.get("size") is not None else None,
+            description=p.get("description"))
+    return list(out.values())
+
+
+class ProductSearch:
+    """Searches for one harvest run: cache first, then MAST."""
+
+    def __init__(self, catalog: Catalog, client: Any | None, *, run_id: str, mast_url: str) -> None:
+        self.catalog = catalog
+        self.client = client
+        self.run_id = run_id
+        self.mast_url = mast_url
+        self.queried_targets = 0
+        self.unknown: list[tuple[str, str]] = []
+
+    def find(self, targets: list[Target], missions: list[str], *, max_age: timedelta | None,
+             offline: bool) -> list[Product]:
+        keys: set[tuple[str, str]] = set()
+        found: list[Product] = []
+        for target in targets:
+            if target.mission is not None:
+                if target.mission in missions:
+                    keys.add((target.mission, target_name(target.mission, target.target_id)))
+                continue
+            if offline:
+                raise UsageError(f"cannot resolve the name {target.name!r} offline", hint="use TIC/KIC/EPIC ids")
+            ra, dec = self.client.resolve(target.name)
+            for mission in missions:
+                found += self._query(mission, position=(ra, dec, 2.0 / 3600))  # within 2 arcsec
+        # Without --max-age every search asks MAST; --offline takes whatever was remembered.
+        fresh = self._cached_keys(keys, None) if offline else (
+            self._cached_keys(keys, max_age) if max_age is not None else set())
+        self.unknown = sorted(keys - fresh)  # offline: targets never searched
+        if self.unknown and not offline:
+            for mission in missions:
+                names = [name for m, name in self.unknown if m == mission]
+                if names:
+                    found += self._query(mission, target_names=names)
+            self.unknown = []
+        return found + self._cached_products(fresh)
+
+    # -- MAST ------------------------------------------------------------------------------
+    def _query(self, mission: str, *, target_names: list[str] | None = None,
+               position: tuple[float, float, float] | None = None) -> list[Product]:
+        collections = sorted({COLLECTIONS[a] for a in AUTHORS_OF[mission]})
+        observations = self.client.observations(target_names=target_names, position=position,
+                                                obs_collection=collections)
+        observations = [o for o in observations if o.get("provenance_name") in AUTHORS_OF[mission]
+                        and (o.get("dataproduct_type") in (None, "timeseries"))]
+        products = self.client.products([str(o["obsid"]) for o in observations]) if observations else []
+        found = light_curve_products(mission, observations, products)
+        searched = set(target_names or []) | {p.target_name for p in found}
+        self.queried_targets += len(searched)
+        self._remember(mission, searched, observations, found)
+        return found
+
+    def _remember(self, mission: str, names: set[str], observations: list[dict], found: list[Product]) -> None:
+        stamp = now()
+        n_obs: dict[str, int] = {}
+        for o in observations:
+            n_obs[str(o.get("target_name"))] = n_obs.get(str(o.get("target_name")), 0) + 1
+        with self.catalog.write("harvest search") as con:
+            con.execute("DELETE FROM lake.mast_products WHERE mission = ? AND target_name IN (SELECT unnest(?))",
+                        [mission, sorted(names)])
+            if found:
+                rows = [asdict(p) | {"fetched_at": stamp} for p in found]
+                con.register("_found", pa.Table.from_pylist(rows))
+                con.execute("INSERT OR REPLACE INTO lake.mast_products BY NAME SELECT * FROM _found")
+                con.unregister("_found")
+            for name in sorted(names):
+                n_products = sum(1 for p in found if p.target_name == name)
+                con.execute("INSERT OR REPLACE INTO lake.mast_searches VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [mission, name, stamp, n_obs.get(name, 0), n_products, self.mast_url, self.run_id])
+
+    # -- cache -------------------------------------------------------------------------------
+    def _cached_keys(self, keys: set[tuple[str, str]], max_age: timedelta | None) -> set[tuple[str, str]]:
+        if not keys:
+            return set()
+        with self.catalog.read(sandbox=False) as con:
+            rows = con.execute("SELECT mission, target_name, fetched_at FROM lake.mast_searches").fetchall()
+        cutoff = now() - max_age if max_age is not None else None
+        return {(m, n) for m, n, at in rows if (m, n) in keys and (cutoff is None or at >= cutoff)}
+
+    def _cached_products(self, keys: set[tuple[str, str]]) -> list[Product]:
+        if not keys:
+            return []
+        with self.catalog.read(sandbox=False) as con:
+            rel = con.sql("SELECT * EXCLUDE (fetched_at) FROM lake.mast_products")
+            names = rel.columns
+            rows = [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
+        return [Product(**r) for r in rows if (r["mission"], r["target_name"]) in keys]

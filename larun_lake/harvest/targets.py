@@ -1,0 +1,104 @@
+"""What a harvest asks for: missions, pipelines, targets and periods, validated before any request."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+MISSIONS = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}
+AUTHORS = {"spoc": "SPOC", "tess-spoc": "TESS-SPOC", "qlp": "QLP", "kepler": "Kepler", "k2": "K2"}
+AUTHORS_OF = {"TESS": ("SPOC", "TESS-SPOC", "QLP"), "Kepler": ("Kepler",), "K2": ("K2",)}
+# MAST collections holding each pipeline's light curves.
+COLLECTIONS = {"SPOC": "TESS", "TESS-SPOC": "HLSP", "QLP": "HLSP", "Kepler": "Kepler", "K2": "K2"}
+_ID = re.compile(r"^\s*(TIC|KIC|EPIC)\s*[-:]?\s*(\S+)\s*$", re.IGNORECASE)
+_PREFIX_MISSION = {"TIC": "TESS", "KIC": "Kepler", "EPIC": "K2"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to search for: a mission's own id, or a name MAST resolves."""
+
+    mission: str | None  # None for names: searched in every requested mission
+    target_id: int | None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{ {'TESS': 'TIC', 'Kepler': 'KIC', 'K2': 'EPIC'}[self.mission]} {self.target_id}"
+
+
+def parse_mission(value: str) -> str:
+    try:
+        return MISSIONS[value.strip().lower()]
+    except KeyError:
+        raise UsageError(f"unknown mission {value!r}", hint="use TESS, Kepler or K2") from None
+
+
+def parse_author(value: str, missions: list[str]) -> str:
+    try:
+        author = AUTHORS[value.strip().lower()]
+    except KeyError:
+        raise UsageError(f"unknown author {value!r}", hint="use SPOC, TESS-SPOC, QLP, Kepler or K2") from None
+    if missions and not any(author in AUTHORS_OF[m] for m in missions):
+        raise UsageError(f"author {author} does not make {'/'.join(missions)} light curves",
+                         hint=f"authors of {missions[0]}: {', '.join(AUTHORS_OF[missions[0]])}")
+    return author
+
+
+def target_name(mission: str, target_id: int) -> str:
+    """MAST's target_name for a mission id (TIC digits, kplr%09d, ktwo%09d)."""
+    if mission == "TESS":
+        return str(target_id)
+    return f"{'kplr' if mission == 'Kepler' else 'ktwo'}{target_id:09d}"
+
+
+def parse_target(text: str, default_mission: str | None) -> Target:
+    """'TIC 307210830', 'KIC 11904151', 'EPIC 211117077', a bare id (needs one mission), or a name."""
+    text = text.strip()
+    if not text:
+        raise UsageError("empty target", hint="give ids like 'TIC 307210830' or names MAST resolves")
+    m = _ID.match(text)
+    if m:
+        prefix, number = m.group(1).upper(), m.group(2)
+        if not number.isdigit() or int(number) <= 0:
+            raise UsageError(f"malformed {prefix} id {text!r}", hint=f"use '{prefix} <positive integer>'")
+        return Target(_PREFIX_MISSION[prefix], int(number))
+    if text.isdigit():
+        if default_mission is None:
+            raise UsageError(f"bare id {text!r} is ambiguous", hint="prefix it (TIC/KIC/EPIC) or give one --mission")
+        return Target(default_mission, int(text))
+    if re.fullmatch(r"[-+]?\d+(\.\d+)?", text):
+        raise UsageError(f"malformed target id {text!r}", hint="ids are positive integers")
+    return Target(None, None, text)
+
+
+def parse_targets(texts: list[str], missions: list[str]) -> list[Target]:
+    default = missions[0] if len(missions) == 1 else None
+    parts = [p for text in texts for p in re.split(r"[,\n]", text) if p.strip()]
+    if not parts:
+        raise UsageError("no targets given", hint="use --targets 'TIC 1, TIC 2', --targets-file or --from-sql")
+    out: list[Target] = []
+    for part in parts:
+        target = parse_target(part, default)
+        if target not in out:
+            out.append(target)
+    return out
+
+
+def parse_ranges(text: str | None, what: str) -> set[int] | None:
+    """'1-13', '1,2,5', '1-3,7' -> a set of numbers."""
+    if not text:
+        return None
+    out: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not m:
+            raise UsageError(f"malformed {what} range {part!r}", hint="use forms like 1-13 or 1,2,5")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise UsageError(f"empty {what} range {part!r}")
+        out.update(range(lo, hi + 1))
+    return out
