@@ -17,3 +17,13 @@ def test_ingest_benchmark() -> None:
     print()
     print(bench_ingest.report(result))
     assert result["lake_over_fits_bytes"] < 1.0
+
+
+@pytest.mark.benchmark
+def test_harvest_benchmark() -> None:
+    from . import bench_harvest
+
+    result = bench_harvest.run(100, 2, 0.1)
+    print()
+    print(bench_harvest.report(result))
+    assert result["lake_requests_per_lc"] < result["lightkurve_requests_per_lc"]
