@@ -242,3 +242,12 @@ def test_harvest_killed_mid_download_resumes_with_each_light_curve_once(tmp_path
     assert lk.sql("SELECT count(*) FROM cadences").fetchall() == [(40 * 2000,)]
     assert lk.sql("SELECT count(*) FROM products WHERE state = 'ingested'").fetchall() == [(40,)]
     assert lk.verify().consistent
+
+
+def test_harvest_by_name_resolves_then_searches_by_position(lake: Lake, server: MastServer) -> None:
+    report = lake.harvest_lightcurves("HAT-P-2", mission="TESS", author="SPOC")
+    assert report.ok and report.ingested == 2
+    assert lake.sql("SELECT DISTINCT target_id FROM lightcurves").fetchall() == [(39903405,)]
+    assert server.count("resolve") == 1
+    with pytest.raises(UsageError, match="resolve"):
+        lake.harvest_lightcurves("No Such Star 12345", mission="TESS")

@@ -215,3 +215,18 @@ def test_identity_is_stable_across_import_paths(tmp_path: Path) -> None:
     shutil.copy(SPOC_S1_OLD, renamed)
     a, b = read_lightcurve(str(renamed)), read_lightcurve(str(SPOC_S1_OLD))
     assert a.lc_id == b.lc_id
+
+
+def test_twenty_second_and_kepler_short_cadence_products(tmp_path: Path) -> None:
+    from tests.fitsgen import write_kepler_lightcurve, write_spoc_lightcurve
+
+    fast = write_spoc_lightcurve(tmp_path / "in", tic_id=123456789, sector=27, exptime_s=20, n_cadences=3000)
+    short = write_kepler_lightcurve(tmp_path / "in", kepler_id=11904151, quarter=4, short_cadence=True,
+                                    n_cadences=3000)
+    assert fast.name.endswith("_fast-lc.fits") and short.name.endswith("_slc.fits")
+    lake = Lake(tmp_path / "lake")
+    report = lake.import_files([tmp_path / "in"])
+    assert report.ingested == 2
+    rows = dict(lake.sql("SELECT mission, lc_id FROM lightcurves").fetchall())
+    assert rows["TESS"] == "TESS:SPOC:123456789:s0027:20"
+    assert rows["Kepler"].startswith("Kepler:Kepler:11904151:q04:60:c")  # segment tag: one of three per quarter
