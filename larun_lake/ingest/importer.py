@@ -93,7 +93,7 @@ def default_workers() -> int:
 
 
 ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
-CHUNK_FILES = 32  # files converted and staged together by one worker
+CHUNK_FILES = 48  # files converted and staged together by one worker (measured best of 16, 32, 48)
 
 
 def _worker_context() -> mp.context.BaseContext:

@@ -97,11 +97,8 @@ class MaterializeOptions:
             return
         lacking = []
         for (mission, author), count in sorted(kinds.items()):
-            if self.flux == "pdcsap_flux":
-                has = author in PDCSAP_AUTHORS
-            else:
-                has = self.value_column in _columns_of(author)
-            if not has:
+            pdcsap = self.flux == "pdcsap_flux"
+            if not (author in PDCSAP_AUTHORS if pdcsap else self.value_column in _columns_of(author)):
                 lacking.append(f"{mission}/{author} ({count})")
         if lacking:
             raise UsageError(
