@@ -19,6 +19,7 @@ from ..catalog import Catalog, runs
 from ..catalog import products as product_rows
 from ..config import Settings
 from ..errors import ProductError, UsageError
+from ..ingest.commit import Counts
 from ..ingest.convert import InputFile
 from ..ingest.importer import Ingestor
 from ..lake import files
@@ -47,27 +48,20 @@ class HarvestFilter:
         return self.periods is None or p.period_number in self.periods
 
 
-@dataclass
-class HarvestReport:
+@dataclass(kw_only=True)
+class HarvestReport(Counts):
     run_id: str
     n_products: int = 0
     n_to_fetch: int = 0
     bytes_to_fetch: int = 0
     downloaded: int = 0
     reused: int = 0
-    ingested: int = 0
-    unchanged: int = 0
-    superseded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    quarantined: int = 0
     bytes_downloaded: int = 0
     metadata_requests: int = 0
     download_requests: int = 0
     unknown_targets: list[str] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -79,16 +73,27 @@ class HarvestReport:
         return (self.metadata_requests + self.download_requests) / n if n else float("nan")
 
     def counts(self) -> dict[str, int]:
-        return {"n_files": self.n_to_fetch, "n_ingested": self.ingested, "n_unchanged": self.unchanged,
-                "n_superseded": self.superseded, "n_skipped": self.skipped, "n_failed": self.failed,
-                "n_quarantined": self.quarantined, "bytes_read": self.bytes_downloaded}
+        return {
+            "n_files": self.n_to_fetch,
+            "n_ingested": self.ingested,
+            "n_unchanged": self.unchanged,
+            "n_superseded": self.superseded,
+            "n_skipped": self.skipped,
+            "n_failed": self.failed,
+            "n_quarantined": self.quarantined,
+            "bytes_read": self.bytes_downloaded,
+        }
 
 
 def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:
     """Products not yet in the lake, failed before, or changed at MAST since they were ingested."""
     with catalog.read(sandbox=False) as con:
-        state = {r[0]: r[1:] for r in con.execute(
-            "SELECT p.product_uri, p.state, p.size_bytes, p.expected_size FROM lake.products p").fetchall()}
+        state = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT p.product_uri, p.state, p.size_bytes, p.expected_size FROM lake.products p"
+            ).fetchall()
+        }
     out = []
     for p in found:
         st = state.get(p.data_uri)
@@ -103,8 +108,16 @@ def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool)
 
 
 class LightCurveHarvest:
-    def __init__(self, catalog: Catalog, settings: Settings, client: Any, *, workers: int = 8,
-                 keep_fits: bool = False, progress: Callable[[int, int, int, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: Settings,
+        client: Any,
+        *,
+        workers: int = 8,
+        keep_fits: bool = False,
+        progress: Callable[[int, int, int, int], None] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.layout = catalog.layout
         self.settings = settings
@@ -113,21 +126,29 @@ class LightCurveHarvest:
         self.keep_fits = keep_fits
         self.progress = progress
 
-    def run(self, targets: list[Target], filt: HarvestFilter, *, dry_run: bool = False, offline: bool = False,
-            max_age: timedelta | None = None, retry_quarantined: bool = False,
-            parameters: dict | None = None) -> HarvestReport:
+    def run(
+        self,
+        targets: list[Target],
+        filt: HarvestFilter,
+        *,
+        dry_run: bool = False,
+        offline: bool = False,
+        max_age: timedelta | None = None,
+        retry_quarantined: bool = False,
+        parameters: dict | None = None,
+    ) -> HarvestReport:
         self.catalog.create_if_missing()
         run_id = runs.new_run_id()
-        report = HarvestReport(run_id)
+        report = HarvestReport(run_id=run_id)
         start = time.monotonic()
         if not dry_run:
             with self.catalog.write("harvest lightcurves") as con:
                 runs.start_run(con, run_id, "harvest lightcurves", parameters or {}, mast_url=self.settings.mast_url)
         try:
-            search = ProductSearch(self.catalog, None if offline else self.client, run_id=run_id,
-                                   mast_url=self.settings.mast_url)
-            found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline)
-                     if filt.keep(p)]
+            search = ProductSearch(
+                self.catalog, None if offline else self.client, run_id=run_id, mast_url=self.settings.mast_url
+            )
+            found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline) if filt.keep(p)]
             report.unknown_targets = [name for _, name in search.unknown]
             report.n_products = len(found)
             todo = to_fetch(self.catalog, found, retry_quarantined=retry_quarantined)
@@ -148,10 +169,22 @@ class LightCurveHarvest:
         return report
 
     def _register_known(self, todo: list[Product], run_id: str) -> None:
-        rows = [{"product_uri": p.data_uri, "product_type": "lightcurve", "state": "known", "mission": p.mission,
-                 "author": p.author, "target_id": p.target_id, "obs_collection": p.obs_collection,
-                 "obs_id": p.obs_id, "file_name": p.product_filename, "expected_size": p.size_bytes,
-                 "run_id": run_id} for p in todo]
+        rows = [
+            {
+                "product_uri": p.data_uri,
+                "product_type": "lightcurve",
+                "state": "known",
+                "mission": p.mission,
+                "author": p.author,
+                "target_id": p.target_id,
+                "obs_collection": p.obs_collection,
+                "obs_id": p.obs_id,
+                "file_name": p.product_filename,
+                "expected_size": p.size_bytes,
+                "run_id": run_id,
+            }
+            for p in todo
+        ]
         with self.catalog.write("harvest lightcurves") as con:
             existing = {r[0] for r in con.execute("SELECT product_uri FROM lake.products").fetchall()}
             product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing])
@@ -183,7 +216,9 @@ class LightCurveHarvest:
         group: list[Product] = list(ready)
         started = time.monotonic()
         retry_once: list[Product] = []
-        for result in download_all(self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s):
+        for result in download_all(
+            self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
+        ):
             p = by_uri[result.job.data_uri]
             report.download_requests += result.attempts
             if not result.ok:
@@ -203,15 +238,21 @@ class LightCurveHarvest:
         if retry_once:  # a FITS checksum mismatch is fetched once more, then quarantined
             jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in retry_once]
             group = []
-            for result in download_all(self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s):
+            for result in download_all(
+                self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
+            ):
                 p = by_uri[result.job.data_uri]
                 if result.ok and self._checksum_ok(p):
                     group.append(p)
                 else:
                     files.remove(self._raw_path(p))
-                    self._fail(p, "quarantined" if result.ok else "failed",
-                               "FITS checksum mismatch after a second download" if result.ok else result.error,
-                               run_id, report)
+                    self._fail(
+                        p,
+                        "quarantined" if result.ok else "failed",
+                        "FITS checksum mismatch after a second download" if result.ok else result.error,
+                        run_id,
+                        report,
+                    )
             if group:
                 self._ingest(ingestor, group, known, report)
 
@@ -222,29 +263,43 @@ class LightCurveHarvest:
             return True  # a corrupt file is quarantined with its reason by ingest
 
     def _ingest(self, ingestor: Ingestor, group: list[Product], known: frozenset, report: HarvestReport) -> None:
-        items = [InputFile(self._raw_path(p), p.data_uri, p.data_uri,
-                           extra={"obs_id": p.obs_id, "obs_collection": p.obs_collection,
-                                  "expected_size": p.size_bytes}) for p in group]
-        outcome = ingestor.stage_and_commit(items, known)
-        for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined"):
-            setattr(report, name, getattr(report, name) + getattr(outcome, name))
-        report.problems.extend(outcome.problems)
+        items = [
+            InputFile(
+                self._raw_path(p),
+                p.data_uri,
+                p.data_uri,
+                extra={"obs_id": p.obs_id, "obs_collection": p.obs_collection, "expected_size": p.size_bytes},
+            )
+            for p in group
+        ]
+        report.add(ingestor.stage_and_commit(items, known))
         if not self.keep_fits:
             for item in items:
                 files.remove(item.path)
         if self.progress:
-            self.progress(report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded,
-                          report.bytes_to_fetch)
+            self.progress(
+                report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded, report.bytes_to_fetch
+            )
 
     def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:
         with self.catalog.write("harvest lightcurves") as con:
-            product_rows.upsert(con, p.data_uri, state, run_id=run_id, error=reason, count_attempt=True,
-                                product_type="lightcurve", file_name=p.product_filename, expected_size=p.size_bytes)
+            product_rows.upsert(
+                con,
+                p.data_uri,
+                state,
+                run_id=run_id,
+                error=reason,
+                count_attempt=True,
+                product_type="lightcurve",
+                file_name=p.product_filename,
+                expected_size=p.size_bytes,
+            )
         setattr(report, state, getattr(report, state) + 1)
         report.problems.append((p.data_uri, state, reason))
         if self.progress:
-            self.progress(report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded,
-                          report.bytes_to_fetch)
+            self.progress(
+                report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded, report.bytes_to_fetch
+            )
 
 
 def parse_max_age(text: str | None) -> timedelta | None:

@@ -76,12 +76,20 @@ def light_curve_products(mission: str, observations: list[dict], products: list[
             continue
         tname = str(obs.get("target_name"))
         out[p["dataURI"]] = Product(
-            data_uri=p["dataURI"], mission=mission, author=author, target_name=tname,
-            target_id=_target_id(mission, tname), obsid=str(obs.get("obsid")), obs_id=obs.get("obs_id"),
-            obs_collection=obs.get("obs_collection"), period_number=_period(mission, obs, p),
+            data_uri=p["dataURI"],
+            mission=mission,
+            author=author,
+            target_name=tname,
+            target_id=_target_id(mission, tname),
+            obsid=str(obs.get("obsid")),
+            obs_id=obs.get("obs_id"),
+            obs_collection=obs.get("obs_collection"),
+            period_number=_period(mission, obs, p),
             exptime_s=float(obs["t_exptime"]) if obs.get("t_exptime") is not None else None,
-            product_filename=name, size_bytes=int(p["size"]) if p.get("size") is not None else None,
-            description=p.get("description"))
+            product_filename=name,
+            size_bytes=int(p["size"]) if p.get("size") is not None else None,
+            description=p.get("description"),
+        )
     return list(out.values())
 
 
@@ -96,8 +104,9 @@ class ProductSearch:
         self.queried_targets = 0
         self.unknown: list[tuple[str, str]] = []
 
-    def find(self, targets: list[Target], missions: list[str], *, max_age: timedelta | None,
-             offline: bool) -> list[Product]:
+    def find(
+        self, targets: list[Target], missions: list[str], *, max_age: timedelta | None, offline: bool
+    ) -> list[Product]:
         keys: set[tuple[str, str]] = set()
         found: list[Product] = []
         for target in targets:
@@ -111,8 +120,11 @@ class ProductSearch:
             for mission in missions:
                 found += self._query(mission, position=(ra, dec, 2.0 / 3600))  # within 2 arcsec
         # Without --max-age every search asks MAST; --offline takes whatever was remembered.
-        fresh = self._cached_keys(keys, None) if offline else (
-            self._cached_keys(keys, max_age) if max_age is not None else set())
+        fresh = (
+            self._cached_keys(keys, None)
+            if offline
+            else (self._cached_keys(keys, max_age) if max_age is not None else set())
+        )
         self.unknown = sorted(keys - fresh)  # offline: targets never searched
         if self.unknown and not offline:
             for mission in missions:
@@ -123,13 +135,18 @@ class ProductSearch:
         return found + self._cached_products(fresh)
 
     # -- MAST ------------------------------------------------------------------------------
-    def _query(self, mission: str, *, target_names: list[str] | None = None,
-               position: tuple[float, float, float] | None = None) -> list[Product]:
+    def _query(
+        self, mission: str, *, target_names: list[str] | None = None, position: tuple[float, float, float] | None = None
+    ) -> list[Product]:
         collections = sorted({COLLECTIONS[a] for a in AUTHORS_OF[mission]})
-        observations = self.client.observations(target_names=target_names, position=position,
-                                                obs_collection=collections)
-        observations = [o for o in observations if o.get("provenance_name") in AUTHORS_OF[mission]
-                        and (o.get("dataproduct_type") in (None, "timeseries"))]
+        observations = self.client.observations(
+            target_names=target_names, position=position, obs_collection=collections
+        )
+        observations = [
+            o
+            for o in observations
+            if o.get("provenance_name") in AUTHORS_OF[mission] and (o.get("dataproduct_type") in (None, "timeseries"))
+        ]
         products = self.client.products([str(o["obsid"]) for o in observations]) if observations else []
         found = light_curve_products(mission, observations, products)
         searched = set(target_names or []) | {p.target_name for p in found}
@@ -143,8 +160,10 @@ class ProductSearch:
         for o in observations:
             n_obs[str(o.get("target_name"))] = n_obs.get(str(o.get("target_name")), 0) + 1
         with self.catalog.write("harvest search") as con:
-            con.execute("DELETE FROM lake.mast_products WHERE mission = ? AND target_name IN (SELECT unnest(?))",
-                        [mission, sorted(names)])
+            con.execute(
+                "DELETE FROM lake.mast_products WHERE mission = ? AND target_name IN (SELECT unnest(?))",
+                [mission, sorted(names)],
+            )
             if found:
                 rows = [asdict(p) | {"fetched_at": stamp} for p in found]
                 con.register("_found", pa.Table.from_pylist(rows))
@@ -152,8 +171,10 @@ class ProductSearch:
                 con.unregister("_found")
             for name in sorted(names):
                 n_products = sum(1 for p in found if p.target_name == name)
-                con.execute("INSERT OR REPLACE INTO lake.mast_searches VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            [mission, name, stamp, n_obs.get(name, 0), n_products, self.mast_url, self.run_id])
+                con.execute(
+                    "INSERT OR REPLACE INTO lake.mast_searches VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [mission, name, stamp, n_obs.get(name, 0), n_products, self.mast_url, self.run_id],
+                )
 
     # -- cache -------------------------------------------------------------------------------
     def _cached_keys(self, keys: set[tuple[str, str]], max_age: timedelta | None) -> set[tuple[str, str]]:

@@ -26,7 +26,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return self.name or f"{ {'TESS': 'TIC', 'Kepler': 'KIC', 'K2': 'EPIC'}[self.mission]} {self.target_id}"
+        return self.name or f"{ {'TESS': 'TIC', 'Kepler': 'KIC', 'K2': 'EPIC'}[self.mission] } {self.target_id}"
 
 
 def parse_mission(value: str) -> str:
@@ -42,8 +42,10 @@ def parse_author(value: str, missions: list[str]) -> str:
     except KeyError:
         raise UsageError(f"unknown author {value!r}", hint="use SPOC, TESS-SPOC, QLP, Kepler or K2") from None
     if missions and not any(author in AUTHORS_OF[m] for m in missions):
-        raise UsageError(f"author {author} does not make {'/'.join(missions)} light curves",
-                         hint=f"authors of {missions[0]}: {', '.join(AUTHORS_OF[missions[0]])}")
+        raise UsageError(
+            f"author {author} does not make {'/'.join(missions)} light curves",
+            hint=f"authors of {missions[0]}: {', '.join(AUTHORS_OF[missions[0]])}",
+        )
     return author
 
 

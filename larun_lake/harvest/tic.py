@@ -50,8 +50,10 @@ def parse_where(text: str) -> list[Condition]:
                 raise UsageError(f"--where: BETWEEN needs numbers in {part.strip()!r}") from None
             out.append(Condition(m.group(1), low, high, lambda v, a=low, b=high: v is not None and a <= v <= b))
             continue
-        raise UsageError(f"--where: cannot send {part.strip()!r} to MAST",
-                         hint="use comparisons (<, <=, >, >=, =) and BETWEEN joined by AND on TIC columns")
+        raise UsageError(
+            f"--where: cannot send {part.strip()!r} to MAST",
+            hint="use comparisons (<, <=, >, >=, =) and BETWEEN joined by AND on TIC columns",
+        )
     return out
 
 
@@ -91,9 +93,16 @@ class TicReport:
     seconds: float = 0.0
 
 
-def harvest_tic(catalog: Catalog, client: Any, *, ids: list[int] | None = None,
-                cone: tuple[float, float, float] | None = None, where: list[Condition] | None = None,
-                mast_url: str | None = None, parameters: dict | None = None) -> TicReport:
+def harvest_tic(
+    catalog: Catalog,
+    client: Any,
+    *,
+    ids: list[int] | None = None,
+    cone: tuple[float, float, float] | None = None,
+    where: list[Condition] | None = None,
+    mast_url: str | None = None,
+    parameters: dict | None = None,
+) -> TicReport:
     if ids is None and cone is None and not where:
         raise UsageError("say which TIC rows to harvest", hint="give --ids, --ids-file, --cone or --where")
     if cone is not None:
@@ -116,8 +125,9 @@ def harvest_tic(catalog: Catalog, client: Any, *, ids: list[int] | None = None,
     obsolete: list = []
     with catalog.write("harvest tic") as con:
         runs.start_run(con, run_id, "harvest tic", parameters or {}, mast_url=mast_url)
-        report.new, report.replaced, obsolete = store_rows(con, catalog.layout, rows, run_id=run_id,
-                                                           sequence=itertools.count(1))
+        report.new, report.replaced, obsolete = store_rows(
+            con, catalog.layout, rows, run_id=run_id, sequence=itertools.count(1)
+        )
         runs.finish_run(con, run_id, "ok", {"n_files": report.fetched, "n_ingested": report.fetched})
     for path in obsolete:
         files.remove(path)

@@ -30,8 +30,7 @@ def healpix(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
 
 
 def cone_pixels(ra: float, dec: float, radius_deg: float) -> list[int]:
-    ipix, _, _ = cdshealpix.cone_search(Longitude(ra * u.deg), Latitude(dec * u.deg), radius_deg * u.deg,
-                                        HEALPIX_ORDER)
+    ipix, _, _ = cdshealpix.cone_search(Longitude(ra * u.deg), Latitude(dec * u.deg), radius_deg * u.deg, HEALPIX_ORDER)
     return sorted(int(p) for p in ipix)
 
 
@@ -83,8 +82,14 @@ def _unify(tables: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(out)
 
 
-def store_rows(con: duckdb.DuckDBPyConnection, layout: LakeLayout, rows: list[dict[str, Any]], *, run_id: str,
-               sequence: Iterator[int]) -> tuple[int, int, list]:
+def store_rows(
+    con: duckdb.DuckDBPyConnection,
+    layout: LakeLayout,
+    rows: list[dict[str, Any]],
+    *,
+    run_id: str,
+    sequence: Iterator[int],
+) -> tuple[int, int, list]:
     """Write TIC rows into their pixels inside an open write transaction.
 
     Returns (new ids, replaced ids, files to delete after the commit).
@@ -97,19 +102,23 @@ def store_rows(con: duckdb.DuckDBPyConnection, layout: LakeLayout, rows: list[di
     _, last = np.unique(ids[::-1], return_index=True)
     table = table.take(pa.array(np.sort(len(ids) - 1 - last)))
     ids = table.column("ID").to_numpy()
-    pix = healpix(table.column("ra").to_numpy(zero_copy_only=False).astype(float),
-                  table.column("dec").to_numpy(zero_copy_only=False).astype(float))
+    pix = healpix(
+        table.column("ra").to_numpy(zero_copy_only=False).astype(float),
+        table.column("dec").to_numpy(zero_copy_only=False).astype(float),
+    )
     harvested = set(ids.tolist())
-    known = dict(con.execute("SELECT id, hpx FROM lake.tic_index WHERE id IN (SELECT unnest(?))",
-                             [ids.tolist()]).fetchall())
+    known = dict(
+        con.execute("SELECT id, hpx FROM lake.tic_index WHERE id IN (SELECT unnest(?))", [ids.tolist()]).fetchall()
+    )
     obsolete: list = []
     stamp = now()
     # Pixels holding the new rows, and pixels holding old copies of them (a star's position can change).
     for pixel in sorted(set(pix.tolist()) | set(known.values())):
         new = table.filter(pa.array(pix == pixel))
         parts = []
-        for (rel,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'tic' AND path LIKE ?",
-                                  [f"tic/hpx={pixel}/%"]).fetchall():
+        for (rel,) in con.execute(
+            "SELECT path FROM lake.data_files WHERE area = 'tic' AND path LIKE ?", [f"tic/hpx={pixel}/%"]
+        ).fetchall():
             old = pq.read_table(layout.abspath(rel))
             parts.append(old.filter(pa.array([i not in harvested for i in old.column("ID").to_pylist()])))
             versions.unregister_file(con, rel)
@@ -124,8 +133,19 @@ def store_rows(con: duckdb.DuckDBPyConnection, layout: LakeLayout, rows: list[di
         pq.write_table(merged, str(staged), compression="zstd", row_group_size=50_000)
         size, sha = files.size(staged), files.sha256_of(staged)
         files.publish(staged, layout.abspath(rel))
-        versions.register_file(con, rel, area="tic", mission=None, author=None, period=None, n_rows=merged.num_rows,
-                               n_lightcurves=0, size_bytes=size, sha256=sha, run_id=run_id)
+        versions.register_file(
+            con,
+            rel,
+            area="tic",
+            mission=None,
+            author=None,
+            period=None,
+            n_rows=merged.num_rows,
+            n_lightcurves=0,
+            size_bytes=size,
+            sha256=sha,
+            run_id=run_id,
+        )
         con.register("_tic_ids", pa.table({"id": merged.column("ID")}))
         con.execute("UPDATE lake.tic_index SET data_file = ? WHERE id IN (SELECT id FROM _tic_ids)", [rel])
         con.unregister("_tic_ids")

@@ -35,8 +35,10 @@ from .stage import StagedChunk, StagedFile
 SMALL_FILE_ROWS = 200_000  # files below this (about ten 2-min sectors) absorb later commits
 
 
-@dataclass
-class BatchOutcome:
+@dataclass(kw_only=True)
+class Counts:
+    """What happened to the files of a batch, an import or a harvest."""
+
     ingested: int = 0
     unchanged: int = 0
     superseded: int = 0
@@ -44,7 +46,12 @@ class BatchOutcome:
     failed: int = 0
     quarantined: int = 0
     cadences: int = 0
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (path, state, reason)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (path or URI, state, reason)
+
+    def add(self, other: Counts) -> None:
+        for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined", "cadences"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.problems.extend(other.problems)
 
 
 @dataclass
@@ -82,8 +89,8 @@ class BatchCommitter:
         self._version_rows: list[dict[str, Any]] = []
         self._product_rows: list[dict[str, Any]] = []
 
-    def commit(self, chunk: StagedChunk) -> BatchOutcome:
-        out = BatchOutcome()
+    def commit(self, chunk: StagedChunk) -> Counts:
+        out = Counts()
         known = versions.known_shas(self.con)
         by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
         fresh: list[_Version] = []
@@ -275,7 +282,7 @@ class BatchCommitter:
             }
         )
 
-    def _record_error(self, result: Converted, out: BatchOutcome) -> None:
+    def _record_error(self, result: Converted, out: Counts) -> None:
         err = result.error
         state = err.state
         product_type = "lightcurve" if state != "skipped" else _skipped_type(err.reason)

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import quality
@@ -21,37 +21,24 @@ from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S
 from ..errors import UsageError
 from ..lake import files
-from .commit import BatchCommitter, BatchOutcome
+from .commit import BatchCommitter, Counts
 from .convert import InputFile
 from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
 
 
-@dataclass
-class IngestReport:
+@dataclass(kw_only=True)
+class IngestReport(Counts):
     run_id: str
     n_files: int = 0
-    ingested: int = 0
-    unchanged: int = 0
-    superseded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    quarantined: int = 0
-    cadences: int = 0
     bytes_read: int = 0
     seconds: float = 0.0
     interrupted: bool = False
-    problems: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not (self.failed or self.quarantined or self.interrupted)
-
-    def add(self, batch: BatchOutcome) -> None:
-        for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined", "cadences"):
-            setattr(self, name, getattr(self, name) + getattr(batch, name))
-        self.problems.extend(batch.problems)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -166,12 +153,12 @@ class Ingestor:
             report.seconds += time.monotonic() - start
         return report
 
-    def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> BatchOutcome:
+    def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> Counts:
         """One chunk in this process (harvest commits each group of downloads this way)."""
         files.make_dirs(self.stage_dir)
         return self.commit(stage_chunk(items, known, self.stage_dir, next(self._chunks)))
 
-    def commit(self, chunk: StagedChunk) -> BatchOutcome:
+    def commit(self, chunk: StagedChunk) -> Counts:
         published: list = []
         obsolete: list = []
         try:
@@ -209,7 +196,7 @@ def import_paths(
     catalog.create_if_missing()
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
-    report = IngestReport(run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
+    report = IngestReport(run_id=run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
     with catalog.write(command) as con:
         runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
     ingestor = Ingestor(

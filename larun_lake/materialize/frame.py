@@ -26,30 +26,9 @@ import pyarrow.parquet as pq
 
 from ..errors import LakeBusyError
 from ..sqlfiles import load_sql
-from .options import MaterializeOptions
+from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 
-BATCH_ROWS = 1_000_000  # input cadences per batch: ~25 MB per column, cache-friendly, ~50 SPOC sectors
 DEFAULT_MEMORY_LIMIT = "1GB"
-ID_DICT = pa.dictionary(pa.int32(), pa.string())
-SMALL_DICT = pa.dictionary(pa.int16(), pa.string())
-
-# The long form (decision 21): one row per cadence.
-LONG_SCHEMA = pa.schema(
-    [
-        ("lc_id", ID_DICT),
-        ("mission", SMALL_DICT),
-        ("author", SMALL_DICT),
-        ("target_id", pa.int64()),
-        ("tic_id", pa.int64()),
-        ("period", SMALL_DICT),
-        ("time", pa.float64()),
-        ("flux", pa.float32()),
-        ("flux_err", pa.float32()),
-        ("quality", pa.int32()),
-        ("cadenceno", pa.int32()),
-    ]
-)
-CADENCE_FIELDS = ("time", "flux", "flux_err", "quality", "cadenceno")
 
 
 def _sql(name: str) -> str:
@@ -60,84 +39,10 @@ def _sql(name: str) -> str:
 class Batch:
     """Long rows of whole units; `lc_index` gives each row's light curve (index into the members)."""
 
-    table: pa.Table  # LONG_SCHEMA
+    table: pa.Table  # the plan's long schema
     lc_index: np.ndarray  # int32, per row
     lo: int  # members [lo, hi) are in this batch (some may have no rows left)
     hi: int
-
-
-class Plan:
-    """Per-light-curve numbers of a set, as numpy arrays, and how they fall into batches."""
-
-    def __init__(self, root: Path, members: pa.Table, options: MaterializeOptions) -> None:
-        self.root = root
-        self.options = options
-        self.n = members.num_rows
-        col = members.column
-        self.files = col("data_file").to_pylist()
-        self.offsets = col("row_offset").to_numpy().astype(np.int64)
-        self.counts = col("row_count").to_numpy().astype(np.int64)
-        self.bitmasks = col("bitmask").to_numpy().astype(np.int64)
-        self.units = unit_index(members, options.stitch)
-        self.norms = self._stored_norms(members)
-        self.target_id = col("target_id").to_numpy().astype(np.int64)
-        self.tic_id = col("tic_id").fill_null(0).to_numpy().astype(np.int64)
-        self.tic_valid = col("tic_id").is_valid().to_numpy(zero_copy_only=False)
-        self.lc_dict = col("lc_id").cast(pa.string()).combine_chunks()
-        self.dicts = {name: _codes(col(name)) for name in ("mission", "author", "period")}
-
-    def _stored_norms(self, members: pa.Table) -> np.ndarray:
-        """The median to divide by, per light curve: 1 without normalising, NaN = compute it per batch."""
-        if not self.options.normalize:
-            return np.ones(self.n, dtype=np.float64)
-        norms = np.full(self.n, np.nan)
-        preset = self.options.preset
-        if preset is not None:
-            stored = members.column(f"median_flux_{preset}").to_numpy(zero_copy_only=False).astype(np.float64)
-            flux_columns = members.column("flux_column").to_pylist()
-            usable = np.array([self.options.uses_stored_median(c or "") for c in flux_columns], dtype=bool)
-            norms[usable] = stored[usable]
-            # A light curve with no finite flux has a NULL median: dividing by NaN is what lightkurve does.
-            self.all_nan = usable & np.isnan(stored)
-        else:
-            self.all_nan = np.zeros(self.n, dtype=bool)
-        return norms
-
-    def needs_median(self, lo: int, hi: int) -> np.ndarray:
-        if not self.options.normalize:
-            return np.zeros(hi - lo, dtype=bool)
-        return np.isnan(self.norms[lo:hi]) & ~self.all_nan[lo:hi]
-
-    def batches(self, batch_rows: int = BATCH_ROWS) -> list[tuple[int, int]]:
-        """[lo, hi) member ranges of whole units with about batch_rows input cadences each."""
-        out: list[tuple[int, int]] = []
-        lo, rows = 0, 0
-        for i in range(self.n):
-            rows += int(self.counts[i])
-            unit_ends = i + 1 == self.n or self.units[i + 1] != self.units[i]
-            if rows >= batch_rows and unit_ends:
-                out.append((lo, i + 1))
-                lo, rows = i + 1, 0
-        if lo < self.n:
-            out.append((lo, self.n))
-        return out
-
-
-def unit_index(members: pa.Table, stitch: bool) -> np.ndarray:
-    """Unit number per light curve: itself, or its target (mission, target_id) when stitching."""
-    n = members.num_rows
-    if not stitch or n == 0:
-        return np.arange(n, dtype=np.int64)
-    missions = members.column("mission").to_pylist()
-    targets = members.column("target_id").to_pylist()
-    keys = list(zip(missions, targets, strict=True))
-    new = np.array([i == 0 or keys[i] != keys[i - 1] for i in range(n)], dtype=bool)  # members sorted by target
-    return np.cumsum(new) - 1
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    encoded = column.combine_chunks().dictionary_encode()
-    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int16), encoded.dictionary
 
 
 class _FileIndex:
@@ -275,30 +180,26 @@ class Engine:
         plan = self.plan
         ords = result.column("ord").to_numpy()
         if plan.options.stitch:  # rows of a target interleave by time: gather per row
-            index = ords.astype(np.int32) + lo
+            take = ords.astype(np.int64) + lo
 
             def per_row(values: np.ndarray) -> np.ndarray:
-                return values[index]
+                return values[take]
         else:  # rows come grouped by light curve, in order: repeat per-light-curve values
-            counts = np.diff(np.searchsorted(ords, np.arange(hi - lo + 1, dtype=ords.dtype), side="left"))
+            counts = np.diff(np.searchsorted(ords, np.arange(hi - lo + 1, dtype=ords.dtype)))
 
             def per_row(values: np.ndarray) -> np.ndarray:
                 return np.repeat(values[lo:hi], counts)
 
-            index = per_row(np.arange(plan.n, dtype=np.int32))
-        tic = pa.array(per_row(plan.tic_id), mask=None if plan.tic_valid[lo:hi].all() else ~per_row(plan.tic_valid))
-        arrays = [
-            pa.DictionaryArray.from_arrays(pa.array(index), plan.lc_dict),
-            *(
-                pa.DictionaryArray.from_arrays(pa.array(per_row(plan.dicts[name][0])), plan.dicts[name][1])
-                for name in ("mission", "author")
-            ),
-            pa.array(per_row(plan.target_id)),
-            tic,
-            pa.DictionaryArray.from_arrays(pa.array(per_row(plan.dicts["period"][0])), plan.dicts["period"][1]),
-            *(result.column(name) for name in CADENCE_FIELDS),
-        ]
-        return Batch(pa.Table.from_arrays(arrays, schema=LONG_SCHEMA), index, lo, hi)
+        lc_index = per_row(np.arange(plan.n, dtype=np.int32))
+        tic_mask = None if plan.tic_valid[lo:hi].all() else ~per_row(plan.tic_valid)
+        columns = {
+            **{name: pa.DictionaryArray.from_arrays(per_row(c.codes), c.dictionary) for name, c in plan.codes.items()},
+            "target_id": pa.array(per_row(plan.target_id)),
+            "tic_id": pa.array(per_row(plan.tic_id), mask=tic_mask),
+            **{name: result.column(name) for name in CADENCE_FIELDS},
+        }
+        table = pa.Table.from_arrays([columns[f.name] for f in plan.schema], schema=plan.schema)
+        return Batch(table, lc_index, lo, hi)
 
 
 def _nan_for_null(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .frame import BATCH_ROWS, LONG_SCHEMA, Batch, Engine, Plan
+from ..catalog import Catalog
+from .frame import Batch, Engine
 from .lightkurve_meta import lightkurve_meta, make_lightcurve, unit_label
 from .options import MaterializeOptions
+from .output import WriteResult, write_set
+from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 from .select import Selection
+from .sets import content_hash
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +34,8 @@ class MaterializedLightCurve:
 
     lc_id: str  # for a stitched target: the light curves' ids joined with '+'
     meta: dict[str, Any]
-    table: pa.Table  # LONG_SCHEMA rows
+    table: pa.Table  # long-form rows
+    members: list[dict[str, Any]]  # the catalog rows of the light curve(s) it is made of
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -76,7 +81,7 @@ class LightCurveSet:
 
     def __init__(
         self,
-        root: Path,
+        catalog: Catalog,
         selection: Selection,
         options: MaterializeOptions,
         *,
@@ -84,13 +89,14 @@ class LightCurveSet:
         memory_limit: str | None = None,
         batch_rows: int = BATCH_ROWS,
     ) -> None:
-        self.root = root
+        self.catalog = catalog
+        self.root: Path = catalog.layout.root
         self.selection = selection
         self.options = options
         self.threads = threads
         self.memory_limit = memory_limit
         self.batch_rows = batch_rows
-        self._plan = Plan(root, selection.members, options)
+        self._plan = Plan(self.root, selection.members, options)
         self.rows_per_lightcurve: dict[str, int] | None = None  # known after one full pass
 
     # -- what the set is -----------------------------------------------------------------------
@@ -104,22 +110,25 @@ class LightCurveSet:
         return self.selection.members
 
     @property
+    def schema(self) -> pa.Schema:
+        """Arrow schema of the long form (dictionary index widths depend on the set's size)."""
+        return self._plan.schema
+
+    @property
     def lc_ids(self) -> list[str]:
         return self.selection.lc_ids
 
     @property
     def content_hash(self) -> str:
-        from .sets import content_hash
-
         return content_hash(self.sql, self.options, self.members)
 
     def __len__(self) -> int:
-        """Number of light curves yielded by iteration (targets when stitching)."""
+        """Number of light curves iteration yields (targets when stitching)."""
         units = self._plan.units
         return int(units[-1]) + 1 if len(units) else 0
 
     def __repr__(self) -> str:
-        return f"<LightCurveSet {self._plan.n} light curves, {self.options.as_dict()}>"
+        return f"<LightCurveSet of {self._plan.n} light curves {self.options.as_dict()}>"
 
     # -- reading -------------------------------------------------------------------------------
     def iter_batches(self) -> Iterator[pa.Table]:
@@ -132,21 +141,34 @@ class LightCurveSet:
         counts: dict[str, int] = {}
         lc_ids = self.lc_ids
         for batch in engine.batches(self.batch_rows):
-            per_lc = np.bincount(batch.lc_index - batch.lo, minlength=batch.hi - batch.lo)
+            per_lc = self._plan.rows_per_member(batch.lc_index, batch.lo, batch.hi)
             counts.update(zip(lc_ids[batch.lo : batch.hi], per_lc.tolist(), strict=True))
             yield batch
         self.rows_per_lightcurve = counts
 
     def to_arrow(self) -> pa.Table:
         tables = list(self.iter_batches())
-        return pa.concat_tables(tables) if tables else LONG_SCHEMA.empty_table()
+        return pa.concat_tables(tables) if tables else self.schema.empty_table()
 
     def to_pandas(self) -> pd.DataFrame:
-        """One row per cadence; ids as categoricals, tic_id as a nullable integer."""
+        """One row per cadence; ids as categoricals, tic_id as a nullable integer (NULL for
+        Kepler/K2 stars without a known TIC)."""
         import pandas as pd
 
         table = self.to_arrow()
-        return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get if _has_nulls(table) else None)
+        tic = table.column("tic_id")
+        # split_blocks: one block per column, no consolidation copies; what came out zero-copy
+        # (single-chunk columns) is read-only, so it is copied to give users writable frames.
+        df = table.drop_columns(["tic_id"]).to_pandas(split_blocks=True)
+        for name in (*CADENCE_FIELDS, "target_id"):
+            values = df[name].to_numpy()
+            if not values.flags.writeable:
+                df[name] = values.copy()
+        mask = tic.is_null().to_numpy(zero_copy_only=False)
+        df.insert(
+            table.column_names.index("tic_id"), "tic_id", pd.arrays.IntegerArray(tic.fill_null(0).to_numpy(), mask)
+        )
+        return df
 
     def to_polars(self):  # -> polars.DataFrame
         import polars as pl
@@ -155,42 +177,41 @@ class LightCurveSet:
 
     def __iter__(self) -> Iterator[MaterializedLightCurve]:
         """One light curve (one target when stitching) at a time; memory stays bounded by a batch."""
-        members = self.members
+        for units in self.iter_unit_batches():
+            yield from units
+
+    def iter_unit_batches(self) -> Iterator[list[MaterializedLightCurve]]:
+        """The light curves of each batch (whole units; empty ones included, with no rows)."""
+        rows = self.members.to_pylist()
         units = self._plan.units
         for batch in self._batches():
-            table = batch.table
             unit_of_row = units[batch.lc_index]
             lo_unit, hi_unit = int(units[batch.lo]), int(units[batch.hi - 1]) + 1
             bounds = np.searchsorted(unit_of_row, np.arange(lo_unit, hi_unit + 1), side="left")
+            out = []
             for u in range(lo_unit, hi_unit):
                 idx = np.flatnonzero(units[batch.lo : batch.hi] == u) + batch.lo
-                rows = members.take(pa.array(idx)).to_pylist()
-                part = table.slice(int(bounds[u - lo_unit]), int(bounds[u - lo_unit + 1] - bounds[u - lo_unit]))
-                meta = lightkurve_meta(rows, self.options, self._plan.norms[idx])
-                yield MaterializedLightCurve(unit_label(rows), meta, part)
+                parts = [rows[i] for i in idx]
+                start, stop = int(bounds[u - lo_unit]), int(bounds[u - lo_unit + 1])
+                meta = lightkurve_meta(parts, self.options, self._plan.norms[idx])
+                table = batch.table.slice(start, stop - start)
+                out.append(MaterializedLightCurve(unit_label(parts), meta, table, parts))
+            yield out
 
     def to_lightkurve(self):  # -> lightkurve.LightCurveCollection
         """A LightCurveCollection of TessLightCurve/KeplerLightCurve, time in BTJD/BKJD."""
-        import lightkurve as lk
+        from .lightkurve_meta import quiet_lightkurve
 
-        return lk.LightCurveCollection([lc.to_lightkurve() for lc in self])
+        with quiet_lightkurve():
+            import lightkurve as lk
+
+            return lk.LightCurveCollection([lc.to_lightkurve() for lc in self])
 
     # -- writing -------------------------------------------------------------------------------
     def write(
-        self,
-        path: str | Path,
-        *,
-        format: str = "parquet",
-        overwrite: bool = False,
-        name: str | None = None,
-        lake: Any = None,
-    ):  # -> WriteResult
-        """Write the set (parquet, parquet-nested, csv, lightkurve-fits), its manifest beside it, and
-        record it in the catalog as a named set (default name: the output's stem)."""
-        from .output import write_set
-
-        return write_set(self, Path(path), format=format, overwrite=overwrite, name=name, lake=lake)
-
-
-def _has_nulls(table: pa.Table) -> bool:
-    return table.column("tic_id").null_count > 0
+        self, path: str | Path, *, format: str = "parquet", overwrite: bool = False, name: str | None = None
+    ) -> WriteResult:
+        """Write the set (parquet, parquet-nested, csv, lightkurve-fits), its manifest beside it
+        (<path>.manifest.json), and record it in the catalog as a named set (default name: the
+        output's stem)."""
+        return write_set(self, Path(path), format=format, overwrite=overwrite, name=name)

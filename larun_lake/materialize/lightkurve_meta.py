@@ -80,7 +80,11 @@ def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.Lig
 
         tess = meta["MISSION"] == "TESS"
         cls = lk.TessLightCurve if tess else lk.KeplerLightCurve
-        unit = u.dimensionless_unscaled if meta.get("NORMALIZED") else u.Unit(_UNITS.get(meta["FLUX_UNIT"] or "", "electron / s"))
+        unit = (
+            u.dimensionless_unscaled
+            if meta.get("NORMALIZED")
+            else u.Unit(_UNITS.get(meta["FLUX_UNIT"] or "", "electron / s"))
+        )
         time = Time(table.column("time").to_numpy(), format="btjd" if tess else "bkjd", scale="tdb")
         return cls(
             time=time,

@@ -54,9 +54,7 @@ def selection_text(sql: str) -> str:
     """Check that `sql` is one read-only SELECT and return it as the set records it."""
     statements = check_read_only(sql)
     if len(statements) != 1:
-        raise UsageError(
-            f"the selection has {len(statements)} statements", hint="give one SELECT that returns lc_id"
-        )
+        raise UsageError(f"the selection has {len(statements)} statements", hint="give one SELECT that returns lc_id")
     text = statements[0]
     kinds = [st.type for st in duckdb.extract_statements(text)]
     if kinds != [duckdb.StatementType.SELECT]:
@@ -82,9 +80,7 @@ def key_of(columns: list[str]) -> str:
     )
 
 
-def resolve(
-    catalog: Catalog, sql: str, options: MaterializeOptions, *, fetcher: Fetcher | None = None
-) -> Selection:
+def resolve(catalog: Catalog, sql: str, options: MaterializeOptions, *, fetcher: Fetcher | None = None) -> Selection:
     """Run the selection; with a fetcher, fetch targets the lake lacks and run it once more."""
     text = selection_text(sql)
     selection = _resolve_once(catalog, text, options)
@@ -122,7 +118,9 @@ def _resolve_once(catalog: Catalog, text: str, options: MaterializeOptions) -> S
                 f"refused: {_first_line(exc)}", hint="selections may read only the lake's tables and views"
             ) from exc
         except duckdb.Error as exc:
-            raise QueryError(f"selection failed: {_first_line(exc)}", hint="try the statement with 'larun-lake sql'") from exc
+            raise QueryError(
+                f"selection failed: {_first_line(exc)}", hint="try the statement with 'larun-lake sql'"
+            ) from exc
     kinds = Counter(zip(members.column("mission").to_pylist(), members.column("author").to_pylist(), strict=True))
     options.check_available(dict(kinds))
     return Selection(text, key, members, int(n_selected), int(n_unmatched), missing)

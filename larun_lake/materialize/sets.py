@@ -29,9 +29,7 @@ SETS_DDL_HEADER = "-- Materialized sets"
 
 
 def content_hash(sql: str, options: MaterializeOptions, members: pa.Table) -> str:
-    pairs = sorted(
-        zip(members.column("lc_id").to_pylist(), members.column("file_sha256").to_pylist(), strict=True)
-    )
+    pairs = sorted(zip(members.column("lc_id").to_pylist(), members.column("file_sha256").to_pylist(), strict=True))
     payload = {"sql": sql.strip(), "options": options.as_dict(), "lightcurves": pairs}
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
@@ -100,8 +98,9 @@ def record_set(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], manifes
     con.execute("DELETE FROM lake.materialized_set_members WHERE name = ?", [name])
     rows = pa.Table.from_pylist(
         [{k: m[k] for k in ("lc_id", "file_sha256", "data_rel", "n_rows")} for m in manifest["lightcurves"]],
-        schema=pa.schema([("lc_id", pa.string()), ("file_sha256", pa.string()), ("data_rel", pa.int32()),
-                          ("n_rows", pa.int64())]),
+        schema=pa.schema(
+            [("lc_id", pa.string()), ("file_sha256", pa.string()), ("data_rel", pa.int32()), ("n_rows", pa.int64())]
+        ),
     )
     con.register("new_set_members", rows)
     con.execute(
@@ -178,9 +177,7 @@ def set_status(catalog: Catalog, name: str) -> SetStatus:
         status.error = str(exc)
         return status
     status.current_hash = content_hash(selection.sql, options, selection.members)
-    now = {
-        r["lc_id"]: r for r in selection.members.select(["lc_id", "file_sha256", "data_rel"]).to_pylist()
-    }
+    now = {r["lc_id"]: r for r in selection.members.select(["lc_id", "file_sha256", "data_rel"]).to_pylist()}
     for lc_id in sorted(set(old) & set(now)):
         if old[lc_id]["file_sha256"] != now[lc_id]["file_sha256"]:
             status.superseded.append(

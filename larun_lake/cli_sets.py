@@ -1,0 +1,177 @@
+"""The `materialize` and `sets` commands: thin shells over larun_lake.materialize.
+
+`install(app, handled)` registers them on the main Typer app inside its error boundary; the
+harvester provides the callback behind --fetch-missing through `fetcher_factory`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import cli_output as ui
+from .errors import UsageError
+from .materialize import FORMATS, Fetcher, list_sets, materialize, set_status
+
+# (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
+FetcherFactory = Callable[[Any, dict[str, Any]], Fetcher]
+fetcher_factory: FetcherFactory | None = None
+
+sets_app = typer.Typer(
+    help="Materialized sets: list them, or check whether the lake changed for one.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+def install(app: typer.Typer, handled: Callable, *, fetchers: FetcherFactory | None = None) -> None:
+    """Register `materialize` and `sets list|show` on `app`, each wrapped by the error boundary."""
+    global fetcher_factory
+    if fetchers is not None:
+        fetcher_factory = fetchers
+    app.command("materialize")(handled(materialize_command))
+    sets_app.command("list")(handled(sets_list_command))
+    sets_app.command("show")(handled(sets_show_command))
+    app.add_typer(sets_app, name="sets")
+
+
+def materialize_command(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Argument(help="A SELECT returning lc_id, or tic_id, or mission and target_id.")
+    ] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the selection from a .sql file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (a folder for lightkurve-fits).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "parquet",
+    flux: Annotated[
+        str, typer.Option(help="auto (lightkurve's default column), pdcsap, sap, or a flux column.")
+    ] = "auto",
+    quality: Annotated[
+        str, typer.Option(help="Quality preset (none, default, hard, hardest) or an integer bitmask.")
+    ] = "default",
+    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Divide by the median flux.")] = False,
+    remove_nans: Annotated[
+        bool, typer.Option("--remove-nans/--keep-nans", help="Drop NaN-flux cadences (NaN times always go).")
+    ] = True,
+    bin: Annotated[str | None, typer.Option("--bin", help="Bin each light curve: seconds, or 10min, 2h, ...")] = None,
+    stitch: Annotated[bool, typer.Option(help="Join each target's light curves, sorted by time.")] = False,
+    name: Annotated[
+        str | None, typer.Option(help="Name of the set in the catalog (default: the output's stem).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output and set of that name.")] = False,
+    fetch_missing: Annotated[
+        bool, typer.Option("--fetch-missing", help="Harvest selected targets the lake lacks, then select again.")
+    ] = False,
+    mission: Annotated[str | None, typer.Option(help="With --fetch-missing: mission to fetch.")] = None,
+    author: Annotated[str | None, typer.Option(help="With --fetch-missing: pipeline (SPOC, QLP, ...).")] = None,
+    exptime: Annotated[int | None, typer.Option(help="With --fetch-missing: exposure time in seconds.")] = None,
+    threads: Annotated[int | None, typer.Option(help="Threads for reading and DuckDB (default: all cores).")] = None,
+    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+) -> None:
+    """Materialize the light curves a SELECT names: quality-masked, NaN-free, optionally normalized,
+    binned or stitched, written with a manifest and recorded as a named set."""
+    sql = _selection_text(query, file)
+    if out is None:
+        raise UsageError("--out is required", hint="e.g. --out msets/mdwarfs.parquet")
+    state = ctx.obj
+    lake = state.lake()
+    fetcher = None
+    if fetch_missing:
+        if fetcher_factory is None:
+            raise UsageError("--fetch-missing needs the harvester, which is not available here")
+        fetcher = fetcher_factory(lake, {"mission": mission, "author": author, "exptime": exptime})
+    elif mission or author or exptime:
+        raise UsageError("--mission, --author and --exptime go with --fetch-missing")
+    lcs = materialize(
+        lake,
+        sql,
+        flux=flux,
+        quality=quality,
+        remove_nans=remove_nans,
+        normalize=normalize,
+        bin=bin,
+        stitch=stitch,
+        fetcher=fetcher,
+        threads=threads,
+        memory_limit=memory_limit,
+    )
+    result = lcs.write(out, format=fmt, overwrite=overwrite, name=name)
+    ui.err.print(
+        f"materialized set {result.name}: {result.n_lightcurves} light curves, {result.n_rows} cadences -> "
+        f"{result.path} ({result.format}) in {result.seconds:.1f} s; hash {result.content_hash[:16]}; "
+        f"manifest {result.manifest_path}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def sets_list_command(
+    ctx: typer.Context,
+    fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(ui.FORMATS)}.")] = "table",
+) -> None:
+    """Named materialized sets of the lake, newest first."""
+    if fmt not in ui.FORMATS or fmt == "parquet":
+        raise UsageError(f"unknown --format {fmt!r}", hint="use table, csv, json, jsonl or markdown")
+    ui.print_rows(list_sets(ctx.obj.lake().catalog), fmt)
+
+
+def sets_show_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The set's name (see 'larun-lake sets list').")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Re-run a set's selection and say whether the lake has changed for it (new versions, light
+    curves added or gone)."""
+    status = set_status(ctx.obj.lake().catalog, name)
+    if as_json:
+        payload = {
+            "name": status.name,
+            "changed": status.changed,
+            "recorded_hash": status.record["content_hash"],
+            "current_hash": status.current_hash,
+            "superseded": status.superseded,
+            "added": status.added,
+            "removed": status.removed,
+            "error": status.error,
+            "record": status.record,
+        }
+        ui.out.print_json(json.dumps(payload, default=str))
+        return
+    record = status.record
+    lines = [
+        f"set {record['name']}: {record['n_lightcurves']} light curves, {record['n_rows']} cadences, "
+        f"{record['output_format']} at {record['output_path']}",
+        f"  made {record['created_at']}; hash {record['content_hash']}",
+        f"  selection: {' '.join(record['sql_text'].split())}",
+        f"  options: {record['options']}",
+        status.summary(),
+    ]
+    for item in status.superseded:
+        lines.append(
+            f"  newer version: {item['lc_id']} data release {item['old_data_rel']} -> {item['new_data_rel']} "
+            f"({item['old_sha256'][:12]} -> {item['new_sha256'][:12]})"
+        )
+    lines += [f"  now selected: {lc}" for lc in status.added]
+    lines += [f"  gone: {lc}" for lc in status.removed]
+    for line in lines:
+        ui.out.print(line, highlight=False, markup=False)
+
+
+def _selection_text(query: str | None, file: Path | None) -> str:
+    if (query is None) == (file is None):
+        raise UsageError(
+            "give either a SELECT or --file, not both or neither", hint="larun-lake materialize 'SELECT ...'"
+        )
+    if file is None:
+        return query or ""
+    if str(file) == "-":
+        return sys.stdin.read()
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read SQL file ({exc.strerror})", hint="check the path") from exc

@@ -1,0 +1,70 @@
+"""Materialize: turn one SELECT over the lake into a reproducible set of light curves.
+
+select.py   the statement -> the set's members (current versions, where their rows sit)
+frame.py    members -> cadences: pyarrow reads the row groups, DuckDB masks/normalises/bins
+lcset.py    LightCurveSet: to_arrow/to_pandas/to_lightkurve, iteration, write
+output.py   writers (parquet, parquet-nested, csv, lightkurve-fits), temp names + rename
+sets.py     manifest, content hash, named sets in the catalog, change detection
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..catalog import Catalog
+from .lcset import LightCurveSet, MaterializedLightCurve
+from .options import MaterializeOptions
+from .output import FORMATS, WriteResult
+from .plan import LONG_COLUMNS
+from .select import Fetcher, require_members, resolve
+from .sets import SetStatus, list_sets, set_status
+
+if TYPE_CHECKING:
+    from ..api import Lake
+
+__all__ = [
+    "FORMATS",
+    "LONG_COLUMNS",
+    "Fetcher",
+    "LightCurveSet",
+    "MaterializeOptions",
+    "MaterializedLightCurve",
+    "SetStatus",
+    "WriteResult",
+    "list_sets",
+    "materialize",
+    "set_status",
+]
+
+
+def materialize(
+    lake: Lake,
+    sql: str,
+    *,
+    flux: str = "auto",
+    quality: str | int = "default",
+    remove_nans: bool = True,
+    normalize: bool = False,
+    bin: str | float | None = None,
+    stitch: bool = False,
+    fetcher: Fetcher | None = None,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> LightCurveSet:
+    """Resolve `sql` (a SELECT returning lc_id, tic_id, or mission + target_id) into a LightCurveSet.
+
+    flux: 'auto' (the lake's `flux`, lightkurve's default column), 'pdcsap', 'sap' or any flux
+    column of the cadence schema; quality: none/default/hard/hardest or an integer bitmask;
+    remove_nans drops NaN-flux cadences (NaN-time cadences are always dropped); normalize divides
+    flux and flux_err by the masked median; bin ('10min', '30s' or seconds) averages within each
+    light curve; stitch joins each target's light curves, sorted by time. With a fetcher, targets
+    the lake lacks are passed to it as (mission, target_id) pairs and the selection runs again.
+    The cadences are read only when the set is used (to_pandas, iteration, write, ...).
+    """
+    options = MaterializeOptions.create(
+        flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize, bin=bin, stitch=stitch
+    )
+    catalog = Catalog(lake.layout, wait_s=lake.catalog.wait_s, threads=threads, memory_limit=memory_limit)
+    selection = resolve(catalog, sql, options, fetcher=fetcher)
+    require_members(selection)
+    return LightCurveSet(catalog, selection, options, threads=threads, memory_limit=memory_limit)

@@ -1,0 +1,222 @@
+"""Writing a set: long Parquet, nested Parquet, CSV or a folder of lightkurve FITS files, plus the
+manifest beside it and the named set in the catalog.
+
+Everything is written under temporary names beside the output and renamed into place only at
+the end, inside the catalog transaction that records the set, so a failure (bad input, a full
+disk, Ctrl-C, a busy lake) leaves neither a half-written output nor a set without one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from ..errors import UsageError
+from .lightkurve_meta import quiet_lightkurve
+from .plan import PLAIN_SCHEMA
+from .sets import build_manifest, existing_hash, record_set
+
+if TYPE_CHECKING:
+    from .lcset import LightCurveSet, MaterializedLightCurve
+
+FORMATS = ("parquet", "parquet-nested", "csv", "lightkurve-fits")
+_FS = pafs.LocalFileSystem()
+_FLOATS = ["time", "flux", "flux_err"]
+_PARQUET_OPTIONS = dict(
+    compression="zstd",
+    use_dictionary=["lc_id", "mission", "author", "period"],
+    column_encoding={name: "BYTE_STREAM_SPLIT" for name in _FLOATS},
+    write_statistics=["lc_id", "target_id", "tic_id", "time"],
+)
+NESTED_SCHEMA = pa.schema(
+    [
+        ("lc_id", pa.string()),
+        ("mission", pa.string()),
+        ("author", pa.string()),
+        ("target_id", pa.int64()),
+        ("tic_id", pa.int64()),
+        ("period", pa.string()),
+        ("time", pa.list_(pa.float64())),
+        ("flux", pa.list_(pa.float32())),
+        ("flux_err", pa.list_(pa.float32())),
+        ("quality", pa.list_(pa.int32())),
+        ("cadenceno", pa.list_(pa.int32())),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    name: str
+    path: Path
+    manifest_path: Path
+    format: str
+    n_lightcurves: int
+    n_units: int
+    n_rows: int
+    content_hash: str
+    seconds: float
+
+
+def manifest_path_for(path: Path) -> Path:
+    return path.parent / f"{path.name}.manifest.json"
+
+
+def write_set(
+    lcs: LightCurveSet, path: Path, *, format: str = "parquet", overwrite: bool = False, name: str | None = None
+) -> WriteResult:
+    start = time.perf_counter()
+    if format not in FORMATS:
+        raise UsageError(f"unknown output format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
+    path = Path(os.path.abspath(path))  # also drops a trailing slash of a folder output
+    name = name or (path.name if format == "lightkurve-fits" else path.stem)
+    if not name or name.startswith("."):
+        raise UsageError(f"cannot name a set after {path}", hint="pass --name")
+    manifest_path = manifest_path_for(path)
+    _check_free(lcs, path, manifest_path, name, overwrite)
+
+    tag = f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp_data = path.parent / f".{path.name}.{tag}"
+    tmp_manifest = path.parent / f".{manifest_path.name}.{tag}"
+    try:
+        _FS.create_dir(str(path.parent), recursive=True)
+        WRITERS[format](lcs, tmp_data)
+        counts = lcs.rows_per_lightcurve or {}
+        manifest = build_manifest(lcs, name=name, output=str(path), fmt=format, rows_per_lightcurve=counts)
+        with _FS.open_output_stream(str(tmp_manifest)) as out:
+            out.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
+        with lcs.catalog.write("materialize") as con:
+            record_set(con, manifest, str(manifest_path))
+            _publish(tmp_data, path, replace=overwrite)
+            _publish(tmp_manifest, manifest_path, replace=overwrite)
+    finally:
+        for tmp in (tmp_data, tmp_manifest):
+            _remove(tmp)
+    return WriteResult(
+        name,
+        path,
+        manifest_path,
+        format,
+        lcs.members.num_rows,
+        len(lcs),
+        manifest["counts"]["rows"],
+        manifest["content_hash"],
+        time.perf_counter() - start,
+    )
+
+
+def _check_free(lcs: LightCurveSet, path: Path, manifest_path: Path, name: str, overwrite: bool) -> None:
+    if overwrite:
+        return
+    for target in (path, manifest_path):
+        if _FS.get_file_info(str(target)).type != pafs.FileType.NotFound:
+            raise UsageError(f"{target} exists", hint="pass --overwrite to replace it, or choose another --out")
+    old = existing_hash(lcs.catalog, name)
+    if old is not None and old != lcs.content_hash:
+        raise UsageError(
+            f"a different set is already named {name!r}", hint="pass --name NAME, or --overwrite to replace it"
+        )
+
+
+def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
+    """Rename into place; a replaced folder is moved aside first (rename cannot replace a folder)."""
+    info = _FS.get_file_info(str(final))
+    aside = None
+    if info.type == pafs.FileType.Directory and replace:
+        aside = final.parent / f".{final.name}.old-{secrets.token_hex(4)}"
+        _FS.move(str(final), str(aside))
+    elif info.type != pafs.FileType.NotFound and not replace:
+        raise UsageError(f"{final} appeared while writing", hint="pass --overwrite or choose another --out")
+    _FS.move(str(tmp), str(final))
+    if aside is not None:
+        _remove(aside)
+
+
+def _remove(path: Path) -> None:
+    info = _FS.get_file_info(str(path))
+    if info.type == pafs.FileType.Directory:
+        _FS.delete_dir(str(path))
+    elif info.type == pafs.FileType.File:
+        _FS.delete_file(str(path))
+
+
+# -- writers -------------------------------------------------------------------------------------
+def _write_parquet(lcs: LightCurveSet, tmp: Path) -> None:
+    with pq.ParquetWriter(str(tmp), lcs.schema, **_PARQUET_OPTIONS) as writer:
+        for table in lcs.iter_batches():
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+
+
+def _write_csv(lcs: LightCurveSet, tmp: Path) -> None:
+    with _FS.open_output_stream(str(tmp)) as stream, pacsv.CSVWriter(stream, PLAIN_SCHEMA) as writer:
+        for table in lcs.iter_batches():
+            writer.write_table(table.cast(PLAIN_SCHEMA))
+
+
+def _write_nested(lcs: LightCurveSet, tmp: Path) -> None:
+    with pq.ParquetWriter(str(tmp), NESTED_SCHEMA, compression="zstd") as writer:
+        for units in lcs.iter_unit_batches():
+            writer.write_table(nested_table(units))
+
+
+def nested_table(units: list[MaterializedLightCurve]) -> pa.Table:
+    """One row per light curve (or stitched target), cadence columns as lists."""
+    lengths = [len(u) for u in units]
+    offsets = pa.array([0, *_cumsum(lengths)], pa.int32())
+    long = pa.concat_tables([u.table for u in units]) if units else PLAIN_SCHEMA.empty_table()
+    scalars = {
+        "lc_id": [u.lc_id for u in units],
+        "mission": [u.members[0]["mission"] for u in units],
+        "author": ["+".join(dict.fromkeys(m["author"] for m in u.members)) for u in units],
+        "target_id": [u.members[0]["target_id"] for u in units],
+        "tic_id": [u.members[0]["tic_id"] for u in units],
+        "period": ["+".join(m["period"] for m in u.members) for u in units],
+    }
+    columns = [pa.array(scalars[f.name], f.type) for f in NESTED_SCHEMA if f.name in scalars]
+    for name in ("time", "flux", "flux_err", "quality", "cadenceno"):
+        columns.append(pa.ListArray.from_arrays(offsets, long.column(name).combine_chunks()))
+    return pa.Table.from_arrays(columns, schema=NESTED_SCHEMA)
+
+
+def _write_fits(lcs: LightCurveSet, tmp: Path) -> None:
+    _FS.create_dir(str(tmp), recursive=True)
+    with quiet_lightkurve():
+        for unit in lcs:
+            lc = unit.to_lightkurve()
+            extra = {"LCID": unit.lc_id[:68], "QUALMASK": str(unit.meta["QUALITY_BITMASK"])}
+            if unit.meta["MISSION"] == "TESS":
+                extra["TICID"] = unit.meta["TARGETID"]
+            lc.to_fits(str(tmp / fits_name(unit)), overwrite=True, **extra)
+
+
+def fits_name(unit: MaterializedLightCurve) -> str:
+    """File name of a light curve in a lightkurve-fits folder (no ':' so any filesystem takes it)."""
+    stitched = "+" in unit.lc_id
+    base = f"{unit.meta['MISSION']}_{unit.meta['TARGETID']}_stitched" if stitched else unit.lc_id.replace(":", "_")
+    return f"{base}.fits"
+
+
+def _cumsum(values: list[int]) -> Iterator[int]:
+    total = 0
+    for v in values:
+        total += v
+        yield total
+
+
+WRITERS = {
+    "parquet": _write_parquet,
+    "parquet-nested": _write_nested,
+    "csv": _write_csv,
+    "lightkurve-fits": _write_fits,
+}
