@@ -70,6 +70,11 @@ def test_import_killed_mid_run_leaves_a_consistent_lake_and_resumes(tmp_path: Pa
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # Its worker processes die with it rather than idling on as orphans.
+    deadline = time.monotonic() + 10
+    while _orphans(lake) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _orphans(lake)
     lk = Lake(lake)
     seen = lk.sql("SELECT count(*) FROM lightcurves").fetchall()[0][0]
     assert 0 < seen < len(files), "kill came too late or too early to test a partial run"
@@ -89,3 +94,17 @@ def test_import_killed_mid_run_leaves_a_consistent_lake_and_resumes(tmp_path: Pa
         r[0] for r in lk.sql("SELECT path FROM data_files").fetchall()} if (lake / p).exists()) >= 200 * 4000
     assert lk.sql("SELECT count(*) FROM cadences").fetchall() == [(200 * 4000,)]
     assert lk.sql("SELECT status FROM runs ORDER BY started_at").fetchall()[0] == ("interrupted",)
+
+
+def _orphans(lake: Path) -> list[int]:
+    """Processes still running an import into this lake."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(lake) in cmdline and " import " in cmdline:
+                out.append(int(entry.name))
+    return out

@@ -6,9 +6,12 @@ The catalog is held only while a batch commits (a fraction of a second), so that
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing as mp
 import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -90,8 +93,18 @@ def _worker_context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _init_worker(masks: tuple) -> None:
+def _init_worker(masks: tuple, parent: int) -> None:
+    _die_with_parent(parent)
     quality.preload_mask_rows(masks)
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive an import killed with SIGKILL (it would idle forever)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
 
 
 class Ingestor:
@@ -129,7 +142,7 @@ class Ingestor:
                     min(self.workers, len(chunks)),
                     mp_context=_worker_context(),
                     initializer=_init_worker,
-                    initargs=(quality.mask_rows(),),
+                    initargs=(quality.mask_rows(), os.getpid()),
                 )
                 staged = pool.map(
                     stage_chunk,
