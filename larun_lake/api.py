@@ -13,6 +13,8 @@ from .errors import UsageError
 from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.verify import VerifyReport, verify_lake
 from .layout import LakeLayout
+from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
+from .materialize import materialize as materialize_set
 from .query import QueryResult, run_sql
 from .status import StatusReport, lake_status
 
@@ -140,6 +142,23 @@ class Lake:
     def sql(self, query: str, params: list | dict | None = None) -> QueryResult:
         """Run read-only SQL; the result has .df(), .arrow(), .pl() and works after the catalog is closed."""
         return run_sql(self.catalog, query, params)
+
+    # -- materializing sets -----------------------------------------------------------------------
+    def materialize(self, sql: str, *, flux: str = "auto", quality: str | int = "default", remove_nans: bool = True,
+                    normalize: bool = False, bin: str | float | None = None, stitch: bool = False,
+                    fetcher: Fetcher | None = None, threads: int | None = None,
+                    memory_limit: str | None = None) -> LightCurveSet:
+        """Light curves one SELECT names (lc_id, tic_id, or mission + target_id); cadences read on demand."""
+        return materialize_set(self, sql, flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize,
+                               bin=bin, stitch=stitch, fetcher=fetcher, threads=threads, memory_limit=memory_limit)
+
+    def sets(self) -> QueryResult:
+        """Named materialized sets, newest first."""
+        return QueryResult(list_sets(self.catalog))
+
+    def set_status(self, name: str) -> SetStatus:
+        """Re-run a set's selection: newer versions, light curves added or gone."""
+        return set_status(self.catalog, name)
 
     def status(self) -> StatusReport:
         return lake_status(self.catalog)

@@ -195,9 +195,10 @@ def verify(
     raise typer.Exit(EXIT_OK if report.consistent else EXIT_PARTIAL)
 
 
-from . import cli_harvest  # noqa: E402  (commands register themselves on the app)
+from . import cli_harvest, cli_sets  # noqa: E402  (commands register themselves on the app)
 
 cli_harvest.register(app, handled)
+cli_sets.install(app, handled)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """The `materialize` and `sets` commands: thin shells over larun_lake.materialize.
 
-`install(app, handled)` registers them on the main Typer app inside its error boundary; the
-harvester provides the callback behind --fetch-missing through `fetcher_factory`.
+`install(app, handled)` registers them on the main Typer app inside its error boundary.
+--fetch-missing hands the targets the lake lacks to `fetcher_factory(lake, options)`; by default
+that harvests them with Lake.harvest_lightcurves, passing --mission/--author/--exptime on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,28 @@ from .materialize import FORMATS, Fetcher, list_sets, materialize, set_status
 
 # (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
 FetcherFactory = Callable[[Any, dict[str, Any]], Fetcher]
-fetcher_factory: FetcherFactory | None = None
+_NAME_PREFIX = {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}
+
+
+def harvest_fetcher(lake: Any, options: dict[str, Any]) -> Fetcher:
+    """Harvest (mission, target_id) pairs from MAST, with the command's --mission/--author/--exptime."""
+
+    def fetch(pairs: list[tuple[str, int]]) -> None:
+        targets = [f"{_NAME_PREFIX.get(mission, 'TIC')} {target}" for mission, target in pairs]
+        missions = options.get("mission") or sorted({mission for mission, _ in pairs})
+        report = lake.harvest_lightcurves(
+            targets, mission=missions, author=options.get("author"), exptime=options.get("exptime")
+        )
+        ui.err.print(
+            f"fetch-missing: {len(pairs)} target(s) not in the lake; harvested {report.ingested} light curve(s)",
+            highlight=False,
+            markup=False,
+        )
+
+    return fetch
+
+
+fetcher_factory: FetcherFactory = harvest_fetcher
 
 sets_app = typer.Typer(
     help="Materialized sets: list them, or check whether the lake changed for one.",
@@ -82,8 +104,6 @@ def materialize_command(
     lake = state.lake()
     fetcher = None
     if fetch_missing:
-        if fetcher_factory is None:
-            raise UsageError("--fetch-missing needs the harvester, which is not available here")
         fetcher = fetcher_factory(lake, {"mission": mission, "author": author, "exptime": exptime})
     elif mission or author or exptime:
         raise UsageError("--mission, --author and --exptime go with --fetch-missing")

@@ -27,7 +27,7 @@ from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Waiters poll at least this often; a writer with more to commit pauses WRITER_GAP_S when someone waits.
 MAX_BACKOFF_S = 0.05
 WRITER_GAP_S = 0.15

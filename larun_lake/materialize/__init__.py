@@ -1,17 +1,23 @@
 """Materialize: turn one SELECT over the lake into a reproducible set of light curves.
 
-select.py   the statement -> the set's members (current versions, where their rows sit)
-frame.py    members -> cadences: pyarrow reads the row groups, DuckDB masks/normalises/bins
-lcset.py    LightCurveSet: to_arrow/to_pandas/to_lightkurve, iteration, write
-output.py   writers (parquet, parquet-nested, csv, lightkurve-fits), temp names + rename
-sets.py     manifest, content hash, named sets in the catalog, change detection
+options.py          what to do to the cadences (flux column, mask, NaNs, normalise, bin, stitch)
+select.py           the statement -> the set's members (current versions, where their rows sit)
+plan.py             per-light-curve arrays and batches of whole light curves
+frame.py            batches of cadences: read the row groups, mask and normalise; bin/stitch in DuckDB
+assemble.py         a whole set as one pandas DataFrame
+lightkurve_meta.py  lightkurve objects and meta
+lcset.py            LightCurveSet: to_arrow/to_pandas/to_lightkurve, iteration, write
+output.py           writers (parquet, parquet-nested, csv, lightkurve-fits), temp names + rename
+sets.py             manifest, content hash, named sets in the catalog, change detection
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from ..catalog import Catalog
+from .frame import DEFAULT_MEMORY_LIMIT
 from .lcset import LightCurveSet, MaterializedLightCurve
 from .options import MaterializeOptions
 from .output import FORMATS, WriteResult
@@ -64,6 +70,9 @@ def materialize(
     options = MaterializeOptions.create(
         flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize, bin=bin, stitch=stitch
     )
+    # DuckDB's threads and memory are set explicitly, for the catalog connection as for the engine's.
+    threads = threads or os.cpu_count() or 2
+    memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
     catalog = Catalog(lake.layout, wait_s=lake.catalog.wait_s, threads=threads, memory_limit=memory_limit)
     selection = resolve(catalog, sql, options, fetcher=fetcher)
     require_members(selection)

@@ -1,27 +1,33 @@
-"""Cadences of a set, batch by batch: read the rows the catalog points at, then mask, normalise,
-bin and stitch them in DuckDB.
+"""Cadences of a set, batch by batch: read exactly the rows the catalog points at, then mask,
+drop NaNs and normalise each light curve; bin and stitch in DuckDB.
 
-The catalog already says where every light curve's rows sit (data file, row offset, row count)
-and row groups hold whole light curves, so pyarrow reads exactly those row groups and only the
-needed columns, with no scan of the rest of the lake. DuckDB (a plain in-memory connection that
-never holds the catalog) then applies the quality mask, drops NaNs and divides by the median
-(precomputed at ingest where it applies) over each Arrow batch; the scan keeps the batch's
-order. Batches hold whole units (a light curve, or a target when stitching), are read one
-ahead of the one being processed, and are bounded in rows, so memory does not grow with the set.
+The catalog says where every light curve's rows sit (data file, row offset, row count) and row
+groups hold whole light curves, so pyarrow reads only those row groups and only the needed
+columns, with no scan of the rest of the lake, and the reader threads (both cores) mask and
+divide each light curve with vectorized numpy as soon as its rows arrive: the same float32
+arithmetic as lightkurve. (Measured on 1,000 two-minute light curves: running the mask and the
+division as a DuckDB query over the Arrow batches took 1.8 s into pandas against 0.73 s this
+way, the difference being DuckDB's Arrow import and export of every cadence.) DuckDB does what
+needs a relational engine: the selection (select.py), binning (GROUP BY) and stitching (ORDER
+BY), on a plain in-memory connection that never holds the catalog. Batches hold whole units (a
+light curve, or a target when stitching), bounded in rows, and the next batch is read while the
+current one is consumed, so memory does not grow with the set.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import LakeBusyError
@@ -29,49 +35,86 @@ from ..sqlfiles import load_sql
 from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+READ_AHEAD = 2  # batches being read while one is consumed
+Piece = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # time, flux, flux_err, quality, cadenceno
 
 
 def _sql(name: str) -> str:
     return load_sql(f"materialize/{name}").strip().rstrip(";")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Batch:
-    """Long rows of whole units; `lc_index` gives each row's light curve (index into the members)."""
+    """Output rows of members [lo, hi) (whole units): the cadence columns, and how many rows each
+    member has. Rows are grouped by member in member order, or, when stitching, by unit with
+    `take` giving each row's member. The long-form Arrow table is built only when asked for."""
 
-    table: pa.Table  # the plan's long schema
-    lc_index: np.ndarray  # int32, per row
-    lo: int  # members [lo, hi) are in this batch (some may have no rows left)
+    plan: Plan
+    lo: int
     hi: int
+    cadences: dict[str, pa.ChunkedArray]  # CADENCE_FIELDS
+    counts: np.ndarray  # rows per member, members lo..hi-1
+    take: np.ndarray | None = None  # per-row member index (stitched rows interleave by time)
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """A per-member array (indexed like the plan's members) expanded to one value per row."""
+        return np.repeat(values[self.lo : self.hi], self.counts) if self.take is None else values[self.take]
+
+    @cached_property
+    def table(self) -> pa.Table:
+        """The long form: per-light-curve id columns (dictionary-encoded where repetitive) + cadences."""
+        plan = self.plan
+        tic_mask = None if plan.tic_valid[self.lo : self.hi].all() else ~self.per_row(plan.tic_valid)
+        columns = {
+            **{
+                name: pa.DictionaryArray.from_arrays(self.per_row(c.codes), c.dictionary)
+                for name, c in plan.codes.items()
+            },
+            "target_id": pa.array(self.per_row(plan.target_id)),
+            "tic_id": pa.array(self.per_row(plan.tic_id), mask=tic_mask),
+            **self.cadences,
+        }
+        return pa.Table.from_arrays([columns[f.name] for f in plan.schema], schema=plan.schema)
 
 
 class _FileIndex:
-    """Row-group boundaries of the data files, opened once per materialization."""
+    """Footers and row-group boundaries of the data files, parsed once per materialization.
+
+    Readers are not shared between threads (a ParquetFile is not thread-safe): each job opens its
+    own, reusing the parsed footer."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._files: dict[str, tuple[pq.ParquetFile, np.ndarray]] = {}
+        self._files: dict[str, tuple[pq.FileMetaData, np.ndarray]] = {}
+        self._lock = threading.Lock()
 
-    def get(self, rel: str) -> tuple[pq.ParquetFile, np.ndarray]:
-        if rel not in self._files:
-            try:
-                pf = pq.ParquetFile(str(self.root / rel))
-            except FileNotFoundError as exc:
-                raise LakeBusyError(
-                    f"lake data file {rel} went away while materializing (a newer version was imported)",
-                    hint="run the materialization again",
-                ) from exc
+    def open(self, rel: str) -> tuple[pq.ParquetFile, np.ndarray]:
+        with self._lock:
+            known = self._files.get(rel)
+        path = str(self.root / rel)
+        try:
+            # Data files are immutable once registered (a newer version goes to a new file), so
+            # mapping them is safe and saves a copy of the compressed bytes.
+            pf = pq.ParquetFile(path, memory_map=True, metadata=known[0] if known else None)
+        except FileNotFoundError as exc:
+            raise LakeBusyError(
+                f"lake data file {rel} went away while materializing (a newer version was imported)",
+                hint="run the materialization again",
+            ) from exc
+        if known is None:
             md = pf.metadata
             sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
-            self._files[rel] = (pf, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
-        return self._files[rel]
+            known = (md, np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64))
+            with self._lock:
+                self._files[rel] = known
+        return pf, known[1]
 
 
 def _read_file_part(
     files: _FileIndex, rel: str, items: list[int], plan: Plan, columns: list[str]
 ) -> dict[int, pa.Table]:
     """The rows of some light curves of one data file: whole row groups read once, then sliced."""
-    pf, starts = files.get(rel)
+    pf, starts = files.open(rel)
     first = np.searchsorted(starts, plan.offsets[items], side="right") - 1
     last = np.searchsorted(starts, plan.offsets[items] + plan.counts[items], side="left")
     if np.any(plan.offsets[items] + plan.counts[items] > starts[-1]):
@@ -90,118 +133,110 @@ def _read_file_part(
     return out
 
 
+def mask_lightcurve(rows: pa.Table, plan: Plan, i: int, value: str, error: str | None) -> Piece:
+    """One light curve's cadences after the quality mask, NaN removal and normalisation.
+
+    As lightkurve: NaN times always go; the divisor is np.nanmedian of the flux that passes the
+    mask (stored at ingest, or computed here); flux / median stays float32."""
+    opts = plan.options
+    time = rows.column("time").to_numpy()
+    quality = rows.column("quality").to_numpy()
+    flux = rows.column(value).to_numpy(zero_copy_only=False)  # an absent column (all NULL) reads as NaN
+    keep = ~np.isnan(time) & ((quality & plan.bitmasks[i]) == 0)
+    if opts.normalize and np.isnan(plan.norms[i]) and not plan.all_nan[i]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN light curve: NaN, as lightkurve
+            plan.norms[i] = np.nanmedian(flux[keep])
+    if opts.remove_nans:
+        keep &= ~np.isnan(flux)
+    flux = flux[keep]
+    err = rows.column(error).to_numpy(zero_copy_only=False)[keep] if error else np.full(len(flux), np.nan, np.float32)
+    if opts.normalize:
+        norm = np.float32(plan.norms[i])
+        flux, err = flux / norm, err / norm
+    return time[keep], flux, err, quality[keep], rows.column("cadenceno").to_numpy()[keep]
+
+
 class Engine:
-    """Runs a plan: reads batches with a small thread pool, processes them on one DuckDB connection."""
+    """Runs a plan: reader threads read and mask light curves; DuckDB bins and stitches batches."""
 
     def __init__(self, plan: Plan, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         self.plan = plan
         self.threads = threads or os.cpu_count() or 2
         self.memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
         opts = plan.options
-        self.columns = ["time", opts.value_column, "quality", "cadenceno"]
+        self.columns = list(dict.fromkeys(["time", opts.value_column, "quality", "cadenceno"]))
         if opts.error_column:
-            self.columns.insert(2, opts.error_column)
+            self.columns.append(opts.error_column)
 
     def batches(self, batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
         ranges = self.plan.batches(batch_rows)
         if not ranges:
             return
         files = _FileIndex(self.plan.root)
-        con = duckdb.connect(":memory:", config={"threads": self.threads, "memory_limit": self.memory_limit})
-        with ThreadPoolExecutor(self.threads) as readers, ThreadPoolExecutor(1) as ahead:
+        opts = self.plan.options
+        con = None
+        if opts.bin_s or opts.stitch:
+            con = duckdb.connect(":memory:", config={"threads": self.threads, "memory_limit": self.memory_limit})
+        with ThreadPoolExecutor(self.threads) as pool:
+            # Jobs of the next READ_AHEAD batches stay queued so that no reader idles at a batch's end.
+            queued = [self._submit(pool, files, lo, hi) for lo, hi in ranges[:READ_AHEAD]]
             try:
-                pending = ahead.submit(self._read, files, readers, *ranges[0])
                 for k, (lo, hi) in enumerate(ranges):
-                    table = pending.result()
-                    if k + 1 < len(ranges):
-                        pending = ahead.submit(self._read, files, readers, *ranges[k + 1])
-                    yield self._process(con, table, lo, hi)
+                    pieces = {i: piece for job in queued.pop(0) for i, piece in job.result().items()}
+                    if k + READ_AHEAD < len(ranges):
+                        queued.append(self._submit(pool, files, *ranges[k + READ_AHEAD]))
+                    batch = self._assemble(pieces, lo, hi)
+                    yield self._finish(con, batch) if con is not None else batch
             finally:
-                con.close()
+                for job in (job for jobs in queued for job in jobs):
+                    job.cancel()
+                if con is not None:
+                    con.close()
 
-    def _read(self, files: _FileIndex, pool: ThreadPoolExecutor, lo: int, hi: int) -> pa.Table:
-        """Input cadences of members [lo, hi) in member order, with `ord` = member index - lo."""
-        plan = self.plan
+    def _submit(self, pool: ThreadPoolExecutor, files: _FileIndex, lo: int, hi: int) -> list[Future]:
         by_file: dict[str, list[int]] = {}
         for i in range(lo, hi):
-            by_file.setdefault(plan.files[i], []).append(i)
-        parts: dict[int, pa.Table] = {}
-        jobs = [pool.submit(_read_file_part, files, rel, items, plan, self.columns) for rel, items in by_file.items()]
-        for job in jobs:
-            parts.update(job.result())
-        table = pa.concat_tables([parts[i] for i in range(lo, hi)])
-        opts = plan.options
-        return pa.table(
-            {
-                "ord": np.repeat(np.arange(hi - lo, dtype=np.int32), plan.counts[lo:hi]),
-                "time": table.column("time"),
-                "value": _nan_for_null(table.column(opts.value_column)),
-                "err": _nan_for_null(table.column(opts.error_column))
-                if opts.error_column
-                else np.full(table.num_rows, np.nan, dtype=np.float32),
-                "quality": table.column("quality"),
-                "cadenceno": table.column("cadenceno"),
-            }
-        )
+            by_file.setdefault(self.plan.files[i], []).append(i)
+        return [pool.submit(self._read_and_mask, files, rel, items) for rel, items in by_file.items()]
 
-    def _process(self, con: duckdb.DuckDBPyConnection, batch: pa.Table, lo: int, hi: int) -> Batch:
-        plan, opts = self.plan, self.plan.options
-        bitmasks = plan.bitmasks[lo:hi].tolist()
-        norms = plan.norms[lo:hi].copy()
-        need = plan.needs_median(lo, hi)
-        con.register("batch", batch)
-        if need.any():
-            rows = con.sql(_sql("median.sql"), params={"bitmasks": bitmasks}).fetchall()
-            computed = dict(rows)
-            for j in np.flatnonzero(need):
-                norms[j] = computed.get(int(j), np.nan)
-                plan.norms[lo + j] = norms[j]  # iteration and manifests see the same medians
-        text = _sql("mask.sql")
-        uniform = bool(np.all(plan.bitmasks[lo:hi] == plan.bitmasks[lo]))
-        params: dict = {
-            "bitmasks": bitmasks,
-            "bitmask": bitmasks[0],
-            "uniform": uniform,
-            "norms": norms.tolist(),
-            "remove_nans": opts.remove_nans,
+    def _read_and_mask(self, files: _FileIndex, rel: str, items: list[int]) -> dict[int, Piece]:
+        opts = self.plan.options
+        parts = _read_file_part(files, rel, items, self.plan, self.columns)
+        return {
+            i: mask_lightcurve(rows, self.plan, i, opts.value_column, opts.error_column) for i, rows in parts.items()
         }
+
+    def _assemble(self, pieces: dict[int, Piece], lo: int, hi: int) -> Batch:
+        """Members [lo, hi) in member order; cadence columns stay in per-light-curve chunks (no copy)."""
+        ordered = [pieces[i] for i in range(lo, hi)]
+        counts = np.array([len(p[0]) for p in ordered], dtype=np.int64)
+        types = {f.name: f.type for f in self.plan.schema}
+        columns = {
+            name: pa.chunked_array([p[k] for p in ordered], type=types[name]) for k, name in enumerate(CADENCE_FIELDS)
+        }
+        return Batch(self.plan, lo, hi, columns, counts)
+
+    def _finish(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> Batch:
+        """Binning and/or stitching of one batch in DuckDB; rows come back grouped by unit."""
+        plan, opts = self.plan, self.plan.options
+        lo, hi = batch.lo, batch.hi
+        ords = np.repeat(np.arange(hi - lo, dtype=np.int32), batch.counts)
+        source = pa.table({"ord": ords, **batch.cadences})
+        text = "SELECT * FROM source"
+        params: dict = {}
         if opts.bin_s:
             text = f"WITH masked AS ({text}\n) {_sql('bin.sql')}"
-            params["width_d"] = opts.bin_s / 86400.0
+            params.update(width_d=opts.bin_s / 86400.0, remove_nans=opts.remove_nans)
         if opts.stitch:
             text = f"WITH result AS ({text}\n) {_sql('stitch.sql')}"
             params["units"] = plan.units[lo:hi].tolist()
-        result = con.sql(text, params=params).to_arrow_table()
-        con.unregister("batch")
-        return self._long(result, lo, hi)
-
-    def _long(self, result: pa.Table, lo: int, hi: int) -> Batch:
-        """Attach the per-light-curve columns (dictionary-encoded where repetitive) to DuckDB's rows."""
-        plan = self.plan
-        ords = result.column("ord").to_numpy()
-        if plan.options.stitch:  # rows of a target interleave by time: gather per row
-            take = ords.astype(np.int64) + lo
-
-            def per_row(values: np.ndarray) -> np.ndarray:
-                return values[take]
-        else:  # rows come grouped by light curve, in order: repeat per-light-curve values
-            counts = np.diff(np.searchsorted(ords, np.arange(hi - lo + 1, dtype=ords.dtype)))
-
-            def per_row(values: np.ndarray) -> np.ndarray:
-                return np.repeat(values[lo:hi], counts)
-
-        lc_index = per_row(np.arange(plan.n, dtype=np.int32))
-        tic_mask = None if plan.tic_valid[lo:hi].all() else ~per_row(plan.tic_valid)
-        columns = {
-            **{name: pa.DictionaryArray.from_arrays(per_row(c.codes), c.dictionary) for name, c in plan.codes.items()},
-            "target_id": pa.array(per_row(plan.target_id)),
-            "tic_id": pa.array(per_row(plan.tic_id), mask=tic_mask),
-            **{name: result.column(name) for name in CADENCE_FIELDS},
-        }
-        table = pa.Table.from_arrays([columns[f.name] for f in plan.schema], schema=plan.schema)
-        return Batch(table, lc_index, lo, hi)
-
-
-def _nan_for_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Columns a product kind lacks are all-null in the lake; materialized flux shows them as NaN."""
-    return pc.fill_null(column, np.float32("nan")) if column.null_count else column
+        con.register("source", source)
+        try:
+            result = con.sql(text, params=params or None).to_arrow_table()
+        finally:
+            con.unregister("source")
+        members = result.column("ord").to_numpy().astype(np.int64)
+        counts = np.bincount(members, minlength=hi - lo)
+        cadences = {n: result.column(n) for n in CADENCE_FIELDS}
+        return Batch(plan, lo, hi, cadences, counts, take=members + lo if opts.stitch else None)

@@ -7,7 +7,7 @@ light curve at a time (iteration), or streamed to a file (write).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from .frame import Batch, Engine
-from .lightkurve_meta import lightkurve_meta, make_lightcurve, unit_label
+from .lightkurve_meta import lightkurve_meta, make_lightcurve, quiet_lightkurve, unit_label
 from .options import MaterializeOptions
 from .output import WriteResult, write_set
 from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
@@ -26,6 +26,8 @@ from .sets import content_hash
 
 if TYPE_CHECKING:
     import pandas as pd
+
+SHRINK_BELOW = 0.8  # to_pandas copies columns to their exact size when over a fifth of the space is unused
 
 
 @dataclass(frozen=True)
@@ -131,20 +133,19 @@ class LightCurveSet:
         return f"<LightCurveSet of {self._plan.n} light curves {self.options.as_dict()}>"
 
     # -- reading -------------------------------------------------------------------------------
-    def iter_batches(self) -> Iterator[pa.Table]:
-        """Long rows (decision 21) in bounded batches of whole light curves."""
-        for batch in self._batches():
-            yield batch.table
-
     def _batches(self) -> Iterator[Batch]:
         engine = Engine(self._plan, threads=self.threads, memory_limit=self.memory_limit)
         counts: dict[str, int] = {}
         lc_ids = self.lc_ids
         for batch in engine.batches(self.batch_rows):
-            per_lc = self._plan.rows_per_member(batch.lc_index, batch.lo, batch.hi)
-            counts.update(zip(lc_ids[batch.lo : batch.hi], per_lc.tolist(), strict=True))
+            counts.update(zip(lc_ids[batch.lo : batch.hi], batch.counts.tolist(), strict=True))
             yield batch
         self.rows_per_lightcurve = counts
+
+    def iter_batches(self) -> Iterator[pa.Table]:
+        """Long rows (decision 21) in bounded batches of whole light curves."""
+        for batch in self._batches():
+            yield batch.table
 
     def to_arrow(self) -> pa.Table:
         tables = list(self.iter_batches())
@@ -153,22 +154,7 @@ class LightCurveSet:
     def to_pandas(self) -> pd.DataFrame:
         """One row per cadence; ids as categoricals, tic_id as a nullable integer (NULL for
         Kepler/K2 stars without a known TIC)."""
-        import pandas as pd
-
-        table = self.to_arrow()
-        tic = table.column("tic_id")
-        # split_blocks: one block per column, no consolidation copies; what came out zero-copy
-        # (single-chunk columns) is read-only, so it is copied to give users writable frames.
-        df = table.drop_columns(["tic_id"]).to_pandas(split_blocks=True)
-        for name in (*CADENCE_FIELDS, "target_id"):
-            values = df[name].to_numpy()
-            if not values.flags.writeable:
-                df[name] = values.copy()
-        mask = tic.is_null().to_numpy(zero_copy_only=False)
-        df.insert(
-            table.column_names.index("tic_id"), "tic_id", pd.arrays.IntegerArray(tic.fill_null(0).to_numpy(), mask)
-        )
-        return df
+        return assemble_pandas(self._plan, self._batches())
 
     def to_polars(self):  # -> polars.DataFrame
         import polars as pl
@@ -185,23 +171,21 @@ class LightCurveSet:
         rows = self.members.to_pylist()
         units = self._plan.units
         for batch in self._batches():
-            unit_of_row = units[batch.lc_index]
-            lo_unit, hi_unit = int(units[batch.lo]), int(units[batch.hi - 1]) + 1
-            bounds = np.searchsorted(unit_of_row, np.arange(lo_unit, hi_unit + 1), side="left")
+            table = batch.table
+            batch_units = units[batch.lo : batch.hi]
             out = []
-            for u in range(lo_unit, hi_unit):
-                idx = np.flatnonzero(units[batch.lo : batch.hi] == u) + batch.lo
-                parts = [rows[i] for i in idx]
-                start, stop = int(bounds[u - lo_unit]), int(bounds[u - lo_unit + 1])
-                meta = lightkurve_meta(parts, self.options, self._plan.norms[idx])
-                table = batch.table.slice(start, stop - start)
-                out.append(MaterializedLightCurve(unit_label(parts), meta, table, parts))
+            start = 0
+            for u in np.unique(batch_units):
+                idx = np.flatnonzero(batch_units == u)
+                stop = start + int(batch.counts[idx].sum())  # a unit's rows are contiguous
+                parts = [rows[batch.lo + i] for i in idx]
+                meta = lightkurve_meta(parts, self.options, self._plan.norms[idx + batch.lo])
+                out.append(MaterializedLightCurve(unit_label(parts), meta, table.slice(start, stop - start), parts))
+                start = stop
             yield out
 
     def to_lightkurve(self):  # -> lightkurve.LightCurveCollection
         """A LightCurveCollection of TessLightCurve/KeplerLightCurve, time in BTJD/BKJD."""
-        from .lightkurve_meta import quiet_lightkurve
-
         with quiet_lightkurve():
             import lightkurve as lk
 
@@ -215,3 +199,53 @@ class LightCurveSet:
         (<path>.manifest.json), and record it in the catalog as a named set (default name: the
         output's stem)."""
         return write_set(self, Path(path), format=format, overwrite=overwrite, name=name)
+
+
+def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:
+    """A whole set as one DataFrame, assembled while the batches are still being read.
+
+    Columns are allocated once, for the set's input cadences (an upper bound: masking and binning
+    only remove rows), and each batch is copied into place as it arrives, so the copy overlaps the
+    reading of later batches and the columns are plain writable numpy arrays (zero-copy Arrow
+    conversions are read-only). Ids are categoricals expanded from per-light-curve codes."""
+    import pandas as pd
+
+    capacity = int(plan.counts.sum())
+    dtypes = {f.name: f.type.to_pandas_dtype() for f in plan.schema if f.name in CADENCE_FIELDS}
+    columns: dict[str, np.ndarray] = {name: np.empty(capacity, dtype) for name, dtype in dtypes.items()}
+    ids: dict[str, np.ndarray] = {name: np.empty(capacity, c.codes.dtype) for name, c in plan.codes.items()}
+    ids["target_id"] = np.empty(capacity, np.int64)
+    ids["tic_id"] = np.empty(capacity, np.int64)
+    tic_null = np.zeros(capacity, dtype=bool)
+    at = 0
+    for batch in batches:
+        n = int(batch.counts.sum())
+        for name in CADENCE_FIELDS:
+            pos = at
+            for chunk in batch.cadences[name].chunks:
+                values = chunk.to_numpy()
+                columns[name][pos : pos + len(values)] = values
+                pos += len(values)
+        for name, c in plan.codes.items():
+            ids[name][at : at + n] = batch.per_row(c.codes)
+        ids["target_id"][at : at + n] = batch.per_row(plan.target_id)
+        ids["tic_id"][at : at + n] = batch.per_row(plan.tic_id)
+        if not plan.tic_valid[batch.lo : batch.hi].all():
+            tic_null[at : at + n] = ~batch.per_row(plan.tic_valid)
+        at += n
+
+    def fit(values: np.ndarray) -> np.ndarray:
+        return values[:at].copy() if at < SHRINK_BELOW * capacity else values[:at]
+
+    frame: dict[str, Any] = {}
+    for f in plan.schema:
+        if f.name in plan.codes:
+            categories = pd.Index(plan.codes[f.name].dictionary.to_pylist(), dtype=object)
+            frame[f.name] = pd.Categorical.from_codes(fit(ids[f.name]), categories, validate=False)
+        elif f.name == "tic_id":
+            frame[f.name] = pd.arrays.IntegerArray(fit(ids["tic_id"]), fit(tic_null))
+        elif f.name == "target_id":
+            frame[f.name] = fit(ids["target_id"])
+        else:
+            frame[f.name] = fit(columns[f.name])
+    return pd.DataFrame(frame, copy=False)

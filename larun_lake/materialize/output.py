@@ -33,11 +33,14 @@ if TYPE_CHECKING:
 FORMATS = ("parquet", "parquet-nested", "csv", "lightkurve-fits")
 _FS = pafs.LocalFileSystem()
 _FLOATS = ["time", "flux", "flux_err"]
+# As the lake's own files: BYTE_STREAM_SPLIT + zstd for floats, dictionaries only for the ids,
+# statistics where readers filter; larger write batches save ~10 % of the (single-threaded) encoding.
 _PARQUET_OPTIONS = dict(
     compression="zstd",
     use_dictionary=["lc_id", "mission", "author", "period"],
     column_encoding={name: "BYTE_STREAM_SPLIT" for name in _FLOATS},
     write_statistics=["lc_id", "target_id", "tic_id", "time"],
+    write_batch_size=65536,
 )
 NESTED_SCHEMA = pa.schema(
     [
@@ -84,6 +87,7 @@ def write_set(
     if not name or name.startswith("."):
         raise UsageError(f"cannot name a set after {path}", hint="pass --name")
     manifest_path = manifest_path_for(path)
+    _check_outside_lake(lcs.root, path)
     _check_free(lcs, path, manifest_path, name, overwrite)
 
     tag = f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
@@ -99,7 +103,11 @@ def write_set(
         with lcs.catalog.write("materialize") as con:
             record_set(con, manifest, str(manifest_path))
             _publish(tmp_data, path, replace=overwrite)
-            _publish(tmp_manifest, manifest_path, replace=overwrite)
+            try:
+                _publish(tmp_manifest, manifest_path, replace=overwrite)
+            except BaseException:
+                _remove(path)  # no output without its manifest (the set record rolls back too)
+                raise
     finally:
         for tmp in (tmp_data, tmp_manifest):
             _remove(tmp)
@@ -114,6 +122,13 @@ def write_set(
         manifest["content_hash"],
         time.perf_counter() - start,
     )
+
+
+def _check_outside_lake(root: Path, path: Path) -> None:
+    """Outputs never go into the lake's data folders, where plain Parquet readers would see them."""
+    for area in ("cadences", "tic", "_history", "_staging"):
+        if path.is_relative_to(root / area):
+            raise UsageError(f"{path} is inside the lake's {area}/ folder", hint="write sets outside the lake's data")
 
 
 def _check_free(lcs: LightCurveSet, path: Path, manifest_path: Path, name: str, overwrite: bool) -> None:

@@ -129,12 +129,6 @@ class Plan:
             out.append((lo, self.n))
         return out
 
-    def rows_per_member(self, lc_index: np.ndarray, lo: int, hi: int) -> np.ndarray:
-        """Output rows of members [lo, hi) from a batch's per-row member index."""
-        if self.options.stitch:  # rows interleave by time
-            return np.bincount(lc_index - lo, minlength=hi - lo)
-        return np.diff(np.searchsorted(lc_index, np.arange(lo, hi + 1, dtype=lc_index.dtype)))
-
 
 def unit_index(members: pa.Table, stitch: bool) -> np.ndarray:
     """Unit number per light curve: itself, or its target (mission, target_id) when stitching."""

@@ -108,11 +108,10 @@ def _resolve_once(catalog: Catalog, text: str, options: MaterializeOptions) -> S
             columns = [d[0] for d in con.execute("SELECT * FROM materialize_selection LIMIT 0").description]
             key = key_of(columns)
             con.execute("CREATE TEMP TABLE materialize_keys AS " + _KEYS_SQL[key])
-            n_selected = con.execute("SELECT count(*) FROM materialize_keys").fetchall()[0][0]
             params = {"preset": options.preset, "bitmask": options.bitmask}
             members = con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
             missing = [(m, int(t)) for m, t in con.execute(load_sql("materialize/missing.sql")).fetchall()]
-            n_unmatched = con.execute(load_sql("materialize/unmatched.sql")).fetchall()[0][0]
+            n_selected, n_unmatched = con.execute(load_sql("materialize/key_counts.sql")).fetchall()[0]
         except duckdb.PermissionException as exc:
             raise ReadOnlyViolation(
                 f"refused: {_first_line(exc)}", hint="selections may read only the lake's tables and views"
