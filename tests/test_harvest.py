@@ -251,3 +251,21 @@ def test_harvest_by_name_resolves_then_searches_by_position(lake: Lake, server: 
     assert server.count("resolve") == 1
     with pytest.raises(UsageError, match="resolve"):
         lake.harvest_lightcurves("No Such Star 12345", mission="TESS")
+
+
+def test_materialize_fetch_missing_harvests_then_materializes(lake: Lake, server: MastServer, tmp_path: Path) -> None:
+    import pandas as pd
+
+    lake.harvest_tic(ids=[413248763, 358108509, 25155310])
+    out = tmp_path / "mdwarfs.parquet"
+    proc = run_cli("--lake", str(lake.path), "materialize",
+                   "SELECT id AS tic_id FROM tic WHERE teff < 3900 AND tmag < 11",
+                   "--fetch-missing", "--mission", "TESS", "--author", "SPOC", "--normalize", "--out", str(out),
+                   env={"LARUN_LAKE_MAST_URL": server.url, "no_proxy": "127.0.0.1,localhost"})
+    assert proc.returncode == 0, proc.stderr
+    assert "fetch-missing" in proc.stderr
+    df = pd.read_parquet(out)
+    # TIC 413248763 (Teff 3505, Tmag 8.7) qualifies; TIC 358108509 is cooler but Tmag 14.3.
+    assert set(df["target_id"]) == {413248763}
+    assert abs(df.groupby("lc_id")["flux"].median() - 1).max() < 1e-6
+    assert lake.sql("SELECT target_id FROM lightcurves").fetchall() == [(413248763,)]
