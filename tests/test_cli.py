@@ -15,13 +15,15 @@ from .conftest import FIXTURES, KEPLER_Q2, SPOC_S1, run_cli
 def test_every_command_has_help() -> None:
     import typer.main
 
-    group = typer.main.get_command(app)
-    assert group.help
-    for name, command in group.commands.items():
-        assert command.help, f"command {name} has no help text"
+    def check(command, path: str) -> int:
+        assert command.help, f"command {path} has no help text"
         for param in command.params:
-            if param.name != "ctx":
-                assert getattr(param, "help", None), f"{name} --{param.name} has no help"
+            assert getattr(param, "help", None), f"{path} --{param.name} has no help"
+        subcommands = getattr(command, "commands", {})
+        return 1 + sum(check(sub, f"{path} {name}") for name, sub in subcommands.items())
+
+    n = check(typer.main.get_command(app), "larun-lake")
+    assert n >= 12  # import, status, sql, verify, harvest tic/lightcurves, materialize, sets list/show, ...
 
 
 def test_import_status_sql_round_trip(tmp_path: Path) -> None:
