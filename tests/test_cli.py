@@ -65,6 +65,7 @@ def test_sql_file_formats(fixture_lake: Path, tmp_path: Path) -> None:
     (["sql", "SELECT 1", "--format", "xml"], 2, "unknown --format"),
     (["sql", "--file", "/no/such.sql"], 2, "cannot read SQL file"),
     (["import", "/no/such/folder"], 2, "/no/such/folder: no such file or folder"),
+    (["import", str(FIXTURES / "mast_json")], 2, "no FITS files found"),
 ])
 def test_bad_input_gives_one_line_and_exit_code(fixture_lake: Path, args: list[str], code: int, message: str) -> None:
     proc = run_cli("--lake", str(fixture_lake), *args)

@@ -230,3 +230,13 @@ def test_twenty_second_and_kepler_short_cadence_products(tmp_path: Path) -> None
     rows = dict(lake.sql("SELECT mission, lc_id FROM lightcurves").fetchall())
     assert rows["TESS"] == "TESS:SPOC:123456789:s0027:20"
     assert rows["Kepler"].startswith("Kepler:Kepler:11904151:q04:60:c")  # segment tag: one of three per quarter
+
+
+def test_folder_without_fits_is_refused_and_no_lake_is_created(tmp_path: Path) -> None:
+    from larun_lake import UsageError
+
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no light curves here")
+    with pytest.raises(UsageError, match="no FITS files found"):
+        Lake(tmp_path / "lake").import_files([tmp_path / "empty"])
+    assert not (tmp_path / "lake").exists()

@@ -206,6 +206,9 @@ def import_paths(
 ) -> IngestReport:
     """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
     found = discover(paths)
+    if not found:
+        raise UsageError(f"no FITS files found in {', '.join(map(str, paths))}",
+                         hint="give light-curve files or folders holding *.fits / *.fits.gz")
     catalog.create_if_missing()
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
