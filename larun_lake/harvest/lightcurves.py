@@ -73,16 +73,7 @@ class HarvestReport(Counts):
         return (self.metadata_requests + self.download_requests) / n if n else float("nan")
 
     def counts(self) -> dict[str, int]:
-        return {
-            "n_files": self.n_to_fetch,
-            "n_ingested": self.ingested,
-            "n_unchanged": self.unchanged,
-            "n_superseded": self.superseded,
-            "n_skipped": self.skipped,
-            "n_failed": self.failed,
-            "n_quarantined": self.quarantined,
-            "bytes_read": self.bytes_downloaded,
-        }
+        return self.run_counts(n_files=self.n_to_fetch, bytes_read=self.bytes_downloaded)
 
 
 def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:

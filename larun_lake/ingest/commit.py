@@ -48,6 +48,12 @@ class Counts:
     cadences: int = 0
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (path or URI, state, reason)
 
+    def run_counts(self, *, n_files: int, bytes_read: int) -> dict[str, int]:
+        """The counters as `runs` columns."""
+        return {"n_files": n_files, "n_ingested": self.ingested, "n_unchanged": self.unchanged,
+                "n_superseded": self.superseded, "n_skipped": self.skipped, "n_failed": self.failed,
+                "n_quarantined": self.quarantined, "n_cadences": self.cadences, "bytes_read": bytes_read}
+
     def add(self, other: Counts) -> None:
         for name in ("ingested", "unchanged", "superseded", "skipped", "failed", "quarantined", "cadences"):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -44,17 +44,7 @@ class IngestReport(Counts):
         return not (self.failed or self.quarantined or self.interrupted)
 
     def counts(self) -> dict[str, int]:
-        return {
-            "n_files": self.n_files,
-            "n_ingested": self.ingested,
-            "n_unchanged": self.unchanged,
-            "n_superseded": self.superseded,
-            "n_skipped": self.skipped,
-            "n_failed": self.failed,
-            "n_quarantined": self.quarantined,
-            "n_cadences": self.cadences,
-            "bytes_read": self.bytes_read,
-        }
+        return self.run_counts(n_files=self.n_files, bytes_read=self.bytes_read)
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
