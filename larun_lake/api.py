@@ -127,7 +127,7 @@ class Lake:
         result = self.sql(query)
         names = {c.lower(): c for c in result.columns}
         column = next((names[c] for c in ("tic_id", "id", "target_id") if c in names), None)
-        if column is None or (len(result) == 0 and column is None):
+        if column is None:
             raise UsageError("--from-sql must return a column named id, tic_id or target_id",
                              hint=f"it returned {', '.join(result.columns) or 'no columns'}")
         values = result.arrow().column(column).to_pylist()

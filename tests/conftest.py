@@ -89,3 +89,16 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None, cwd: 
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def clean_mast_server(server, monkeypatch: pytest.MonkeyPatch):
+    """Reset a module's shared loopback MAST server (its `server` fixture) around each test."""
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    server.clear_faults()
+    server.reset_counts()
+    server.latency = 0.0
+    yield server
+    server.clear_faults()
+    server.latency = 0.0

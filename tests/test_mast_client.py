@@ -44,16 +44,8 @@ def server(tic_rows: pd.DataFrame):
         yield mast
 
 
-@pytest.fixture(autouse=True)
-def _clean(server: MastServer, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    server.clear_faults()
-    server.reset_counts()
-    server.latency = 0.0
-    yield
-    server.clear_faults()
-    server.latency = 0.0
+# Each test starts with a quiet server: no faults, no latency, no counted requests.
+pytestmark = pytest.mark.usefixtures("clean_mast_server")
 
 
 @pytest.fixture

@@ -61,9 +61,12 @@ META_COLUMNS = (
 VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "data_file")
 
 
-def known_shas(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT file_sha256 FROM lake.lightcurve_versions").fetchall()}
-
+def known_shas(con: duckdb.DuckDBPyConnection, among: list[str] | None = None) -> set[str]:
+    """File hashes the lake holds: all of them, or those of `among` (a batch's files)."""
+    if among is None:
+        return {r[0] for r in con.execute("SELECT file_sha256 FROM lake.lightcurve_versions").fetchall()}
+    return {r[0] for r in con.execute("SELECT file_sha256 FROM lake.lightcurve_versions "
+                                      "WHERE file_sha256 IN (SELECT unnest(?))", [among]).fetchall()}
 
 def current_versions(con: duckdb.DuckDBPyConnection, lc_ids: list[str]) -> dict[str, dict[str, Any]]:
     if not lc_ids:
@@ -82,38 +85,6 @@ def partition_files(con: duckdb.DuckDBPyConnection, mission: str, author: str, p
         "AND period = ? ORDER BY n_rows",
         [mission, author, period],
     ).fetchall()
-
-
-def insert_version(
-    con: duckdb.DuckDBPyConnection,
-    meta: dict[str, Any],
-    *,
-    is_current: bool,
-    data_file: str,
-    row_offset: int,
-    row_count: int,
-    run_id: str,
-    source_path: str | None,
-    data_uri: str | None,
-    superseded_by: str | None = None,
-) -> None:
-    row = {k: meta.get(k) for k in META_COLUMNS}
-    row.update(
-        is_current=is_current,
-        data_file=data_file,
-        row_offset=row_offset,
-        row_count=row_count,
-        ingested_at=now(),
-        run_id=run_id,
-        source_path=source_path,
-        data_uri=data_uri,
-        superseded_by=superseded_by,
-        superseded_at=None if is_current else now(),
-    )
-    cols = ", ".join(row)
-    con.execute(
-        f"INSERT INTO lake.lightcurve_versions ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
-    )
 
 
 def supersede(con: duckdb.DuckDBPyConnection, lc_id: str, old_sha: str, new_sha: str) -> None:

@@ -82,7 +82,9 @@ def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool)
         state = {
             r[0]: r[1:]
             for r in con.execute(
-                "SELECT p.product_uri, p.state, p.size_bytes, p.expected_size FROM lake.products p"
+                "SELECT product_uri, state, size_bytes, expected_size FROM lake.products "
+                "WHERE product_uri IN (SELECT unnest(?))",
+                [[p.data_uri for p in found]],
             ).fetchall()
         }
     out = []
@@ -177,7 +179,9 @@ class LightCurveHarvest:
             for p in todo
         ]
         with self.catalog.write("harvest lightcurves") as con:
-            existing = {r[0] for r in con.execute("SELECT product_uri FROM lake.products").fetchall()}
+            existing = {r[0] for r in con.execute(
+                "SELECT product_uri FROM lake.products WHERE product_uri IN (SELECT unnest(?))",
+                [[r["product_uri"] for r in rows]]).fetchall()}
             product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing])
 
     def _raw_path(self, p: Product) -> Path:

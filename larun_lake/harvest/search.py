@@ -189,7 +189,10 @@ class ProductSearch:
         if not keys:
             return []
         with self.catalog.read(sandbox=False) as con:
-            rel = con.sql("SELECT * EXCLUDE (fetched_at) FROM lake.mast_products")
-            names = rel.columns
-            rows = [dict(zip(names, r, strict=True)) for r in rel.fetchall()]
-        return [Product(**r) for r in rows if (r["mission"], r["target_name"]) in keys]
+            missions, names = zip(*sorted(keys), strict=True)
+            con.register("_keys", pa.table({"mission": list(missions), "target_name": list(names)}))
+            rel = con.sql("SELECT p.* EXCLUDE (fetched_at) FROM lake.mast_products p "
+                          "JOIN _keys USING (mission, target_name)")
+            columns = rel.columns
+            rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
+        return [Product(**r) for r in rows]

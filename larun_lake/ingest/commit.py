@@ -97,7 +97,7 @@ class BatchCommitter:
 
     def commit(self, chunk: StagedChunk) -> Counts:
         out = Counts()
-        known = versions.known_shas(self.con)
+        known = versions.known_shas(self.con, [r.sha256 for r in chunk.results if r.sha256])
         by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
         fresh: list[_Version] = []
         for result in chunk.results:
