@@ -54,8 +54,11 @@ CADENCE_SCHEMA = pa.schema([pa.field(n, t) for n, t in CADENCE_COLUMNS])
 CADENCE_TYPES = dict(CADENCE_COLUMNS)
 
 # Float columns get BYTE_STREAM_SPLIT (measured: 3x faster writes and half the size of
-# dictionary-encoded floats); only the id columns are dictionary-encoded.
+# dictionary-encoded floats), integer columns DELTA_BINARY_PACKED (cadence numbers step by
+# one: 50 kB a sector becomes almost nothing); only the id columns are dictionary-encoded.
 FLOAT_COLUMNS = [n for n, t in CADENCE_COLUMNS if pa.types.is_floating(t)]
+INTEGER_COLUMNS = [n for n, t in CADENCE_COLUMNS if pa.types.is_integer(t)]
+COLUMN_ENCODINGS = {n: "BYTE_STREAM_SPLIT" for n in FLOAT_COLUMNS} | {n: "DELTA_BINARY_PACKED" for n in INTEGER_COLUMNS}
 DICTIONARY_COLUMNS = ["lc_id"]
 # Row-group statistics (min/max) are written for the columns queries filter on.
 STATISTICS_COLUMNS = ["lc_id", "target_id", "time", "cadenceno", "quality"]

