@@ -117,6 +117,34 @@ def test_busy_lake_names_the_holder(lake_copy: Path) -> None:
         assert "lake busy: import run test-holder, pid" in proc.stderr
 
 
+def test_catalog_is_free_for_others_once_a_write_ends(lake_copy: Path) -> None:
+    # The process's catalog connections share one DuckDB instance; ending one must release the file.
+    writer = Lake(lake_copy)
+    with writer.catalog.write("import run test"):
+        pass
+    writer.status()
+    proc = run_cli("--lake", str(lake_copy), "--wait", "0", "sql", "SELECT count(*) AS n FROM lightcurves",
+                   "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.splitlines()[1]) == writer.sql("SELECT count(*) FROM lightcurves").fetchall()[0][0] > 0
+
+
+def test_threads_of_one_process_share_a_catalog(lake_copy: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    lake = Lake(lake_copy)
+    expected = lake.sql("SELECT count(*) FROM lightcurves").fetchall()
+
+    def work(i: int) -> list:
+        if i % 2:
+            with lake.catalog.write("test"):
+                pass
+        return lake.sql("SELECT count(*) FROM lightcurves").fetchall()
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(work, range(12))) == [expected] * 12
+
+
 @pytest.mark.slow
 def test_sql_works_while_another_process_imports(tmp_path: Path) -> None:
     files = make_spoc_set(tmp_path / "fits", 160, n_cadences=6000, seed=3)

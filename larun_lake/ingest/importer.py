@@ -117,7 +117,7 @@ class Ingestor:
         self._done_bytes = 0
 
     def known_shas(self) -> frozenset[str]:
-        with self.catalog.read(sandbox=False) as con:
+        with self.catalog.read(sandbox=False, surface=False) as con:
             return frozenset(versions.known_shas(con))
 
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
