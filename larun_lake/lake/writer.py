@@ -9,6 +9,7 @@ encoding costs a third less CPU (ingest is bound by it) for the same size (0.37 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,15 @@ def lightcurve_table(lc: LightCurveData) -> pa.Table:
         elif name in lc.columns:
             arrays.append(pa.array(lc.columns[name], type=dtype))
         else:
-            arrays.append(pa.nulls(n, type=dtype))
+            arrays.append(_nulls(n, dtype))
     return pa.Table.from_arrays(arrays, schema=CADENCE_SCHEMA)
+
+
+@functools.lru_cache(maxsize=64)
+def _nulls(n: int, dtype: pa.DataType) -> pa.Array:
+    # Columns a product kind lacks: one shared, immutable all-null array per length and type
+    # rather than a zero-filled buffer per light curve (half the memory of a staged chunk).
+    return pa.nulls(n, type=dtype)
 
 
 @dataclass(frozen=True)
