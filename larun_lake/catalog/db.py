@@ -219,23 +219,17 @@ class Catalog:
     @contextmanager
     def write(self, command: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection inside one transaction; committed on success, rolled back on error."""
-        con, shared = self._connect(read_only=False)
-        info_written = False
+        with self.session(command) as session, session.transaction() as con:
+            yield con
+
+    @contextmanager
+    def session(self, command: str) -> Iterator[WriteSession]:
+        """A writer that keeps the catalog between its transactions until someone waits (see WriteSession)."""
+        session = WriteSession(self, command)
         try:
-            self._migrate(con)
-            self._write_info(command)
-            info_written = True
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+            yield session
         finally:
-            if info_written:
-                self.layout.writer_info.unlink(missing_ok=True)
-            self._release(con, shared)
+            session.release()
 
     # -- schema ------------------------------------------------------------------------------
     def _check_version(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -330,6 +324,70 @@ class Catalog:
         tmp = self.layout.writer_info.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         os.replace(tmp, self.layout.writer_info)
+
+
+class WriteSession:
+    """One writer's run of short transactions, holding the catalog between them while nobody waits.
+
+    Attaching and detaching (with its checkpoint) costs more than a small commit, so a run
+    that commits batch after batch keeps the file; whoever finds it busy leaves a marker,
+    and the run lets go at its next `let_waiters_in()` (called between batches and while
+    it waits for work), then pauses WRITER_GAP_S before attaching again.
+    """
+
+    def __init__(self, catalog: Catalog, command: str) -> None:
+        self.catalog = catalog
+        self.command = command
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._shared = False
+        self._released_at = 0.0
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = self._attach()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            self._rollback(con)
+            raise
+        con.execute("COMMIT")
+
+    def let_waiters_in(self) -> None:
+        if self._con is not None and self.catalog.others_waiting():
+            self.release()
+
+    def release(self) -> None:
+        if self._con is None:
+            return
+        con, self._con = self._con, None
+        self._released_at = time.monotonic()
+        try:
+            self.catalog.layout.writer_info.unlink(missing_ok=True)
+        finally:
+            self.catalog._release(con, self._shared)
+
+    def _attach(self) -> duckdb.DuckDBPyConnection:
+        if self._con is not None:
+            return self._con
+        pause = self._released_at + WRITER_GAP_S - time.monotonic()
+        if self._released_at and pause > 0:
+            time.sleep(pause)
+        con, shared = self.catalog._connect(read_only=False)
+        try:
+            self.catalog._migrate(con)
+            self.catalog._write_info(self.command)
+        except BaseException:
+            self.catalog._release(con, shared)
+            raise
+        self._con, self._shared = con, shared
+        return con
+
+    def _rollback(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:  # the connection is unusable: let it go
+            self.release()
 
 
 def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:

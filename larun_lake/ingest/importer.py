@@ -1,7 +1,8 @@
 """Run an ingest: find files, convert them in parallel, commit in short batches.
 
-The catalog is held only while a batch commits (a fraction of a second), so that
-`larun-lake sql` and other readers get in between batches.
+Each batch commits in its own short transaction. Between batches the run keeps the
+catalog attached only while nobody waits for it: a reader that finds it busy is let
+in within POLL_S plus one commit, so `larun-lake sql` works during an import.
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from .. import quality
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
-from ..catalog.db import WRITER_GAP_S
+from ..catalog.db import WRITER_GAP_S, WriteSession
 from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, Counts
@@ -74,6 +78,7 @@ def default_workers() -> int:
 
 ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
 CHUNK_FILES = 48  # files converted and staged together by one worker (measured best of 16, 32, 48)
+POLL_S = 0.05  # while waiting for a staged chunk, look this often for readers waiting for the catalog
 
 
 def _worker_context() -> mp.context.BaseContext:
@@ -101,11 +106,21 @@ class Ingestor:
     """Ingest files into one lake under one run id.
 
     Worker processes convert chunks of files and stage their Parquet; this process
-    commits each staged chunk in a short catalog transaction, in order.
+    commits each staged chunk in a short catalog transaction, in order. Given a
+    WriteSession, the catalog stays attached between commits unless a reader waits.
     """
 
-    def __init__(self, catalog: Catalog, run_id: str, *, workers: int = 0, progress: ProgressFn | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        run_id: str,
+        *,
+        workers: int = 0,
+        progress: ProgressFn | None = None,
+        session: WriteSession | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.session = session
         self.layout = catalog.layout
         self.run_id = run_id
         self.workers = workers or default_workers()
@@ -117,8 +132,29 @@ class Ingestor:
         self._done_bytes = 0
 
     def known_shas(self) -> frozenset[str]:
+        if self.session is not None:
+            with self.session.transaction() as con:
+                return frozenset(versions.known_shas(con))
         with self.catalog.read(sandbox=False, surface=False) as con:
             return frozenset(versions.known_shas(con))
+
+    def _transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return self.session.transaction() if self.session else self.catalog.write(f"import run {self.run_id}")
+
+    def _let_waiters_in(self) -> None:
+        if self.session is not None:
+            self.session.let_waiters_in()
+        elif self.catalog.others_waiting():
+            time.sleep(WRITER_GAP_S)
+
+    def _in_order(self, futures: list[Future]) -> Iterator[StagedChunk]:
+        for future in futures:
+            while True:
+                try:
+                    yield future.result(timeout=POLL_S)
+                    break
+                except TimeoutError:
+                    self._let_waiters_in()
 
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
         start = time.monotonic()
@@ -134,18 +170,13 @@ class Ingestor:
                     initializer=_init_worker,
                     initargs=(quality.mask_rows(), os.getpid()),
                 )
-                staged = pool.map(
-                    stage_chunk,
-                    chunks,
-                    itertools.repeat(known),
-                    itertools.repeat(self.stage_dir),
-                    [next(self._chunks) for _ in chunks],
-                )
+                futures = [pool.submit(stage_chunk, c, known, self.stage_dir, next(self._chunks)) for c in chunks]
+                staged: Iterable[StagedChunk] = self._in_order(futures)
             else:
                 staged = (stage_chunk(c, known, self.stage_dir, next(self._chunks)) for c in chunks)
             for i, chunk in enumerate(staged):
-                if i and self.catalog.others_waiting():
-                    time.sleep(WRITER_GAP_S)  # let waiting readers in between commits
+                if i:
+                    self._let_waiters_in()
                 report.add(self.commit(chunk))
         except KeyboardInterrupt:
             report.interrupted = True
@@ -165,7 +196,7 @@ class Ingestor:
         published: list = []
         obsolete: list = []
         try:
-            with self.catalog.write(f"import run {self.run_id}") as con:
+            with self._transaction() as con:
                 committer = BatchCommitter(con, self.layout, self.run_id, self.sequence)
                 published, obsolete = committer.published, committer.obsolete
                 outcome = committer.commit(chunk)
@@ -203,17 +234,17 @@ def import_paths(
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
     report = IngestReport(run_id=run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
-    with catalog.write(command) as con:
-        runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
-    ingestor = Ingestor(
-        catalog, run_id, workers=workers, progress=progress_factory(len(items)) if progress_factory else None
-    )
-    try:
-        ingestor.run(items, report)
-    finally:
-        status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
-        with catalog.write(command) as con:
-            runs.finish_run(con, run_id, status, report.counts())
+    with catalog.session(command) as session:
+        with session.transaction() as con:
+            runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
+        progress = progress_factory(len(items)) if progress_factory else None
+        ingestor = Ingestor(catalog, run_id, workers=workers, progress=progress, session=session)
+        try:
+            ingestor.run(items, report)
+        finally:
+            status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
+            with session.transaction() as con:
+                runs.finish_run(con, run_id, status, report.counts())
     return report
 
 
