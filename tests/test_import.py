@@ -246,3 +246,24 @@ def test_folder_without_fits_is_refused_and_no_lake_is_created(tmp_path: Path) -
     with pytest.raises(UsageError, match="no FITS files found"):
         Lake(tmp_path / "lake").import_files([tmp_path / "empty"])
     assert not (tmp_path / "lake").exists()
+
+
+def test_files_named_out_of_target_order_still_give_sorted_data_files(tmp_path: Path) -> None:
+    from tests.fitsgen import write_spoc_lightcurve
+
+    # Names whose order says nothing about the target: light curves reach the writer out of order.
+    src = tmp_path / "in"
+    for name, tic in (("a.fits", 300), ("b.fits", 100), ("c.fits", 400), ("d.fits", 200)):
+        written = write_spoc_lightcurve(tmp_path / "gen", tic_id=tic, sector=5, n_cadences=2000, seed=tic)
+        src.mkdir(exist_ok=True)
+        written.rename(src / name)
+    lake = Lake(tmp_path / "lake")
+    assert lake.import_files([src]).ingested == 4
+    report = lake.verify()
+    assert report.consistent and not report.repairs
+    paths = [r[0] for r in lake.sql("SELECT DISTINCT data_file FROM lightcurve_versions").fetchall()]
+    assert len(paths) == 1  # the out-of-order pieces were merged into one file
+    targets = pq.read_table(tmp_path / "lake" / paths[0], columns=["target_id"]).column("target_id").to_numpy()
+    assert (np.diff(targets) >= 0).all() and set(targets) == {100, 200, 300, 400}
+    counts = dict(lake.sql("SELECT target_id, count(*) FROM cadences GROUP BY ALL").fetchall())
+    assert counts == {100: 2000, 200: 2000, 300: 2000, 400: 2000}

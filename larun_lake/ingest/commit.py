@@ -189,6 +189,9 @@ class BatchCommitter:
         if any(v.current for v in batch) and (target := self._merge_target(staged)):
             rewrite.add(target)
         old_rows: dict[str, str] = {}  # sha -> lc_id of versions that move or stay
+        if rewrite and self._version_rows:  # the file may have been moved in by this batch
+            versions.insert_many(self.con, self._version_rows)
+            self._version_rows = []
         for relpath in sorted(rewrite):
             shas = versions.sha_in_file(self.con, relpath)
             for lc_id, table in read_lightcurves(self.layout.abspath(relpath)).items():

@@ -1,19 +1,28 @@
-"""Convert a chunk of files and write their cadences as staged Parquet, one file per partition.
+"""Convert a chunk of files and stream their cadences into staged Parquet, by partition.
 
 This is the heavy part of ingest (FITS decoding and Parquet encoding). It is a pure
 function of its inputs, runs in worker processes, and never touches the catalog:
 only metadata travels back to the process that commits.
+
+Light curves are written as they are converted, so a worker holds one row group, not
+a chunk, in memory (fresh memory is slow to fault in on these machines). Files are
+taken in the order of the numbers in their names, which for MAST's names brings each
+partition's light curves by target; one that arrives out of order starts another
+staged file, so every staged file stays sorted.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 
 from ..lake import files
-from ..lake.writer import lightcurve_table, write_file
+from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
 from ..layout import Partition
 from .convert import Converted, InputFile, convert
 
@@ -40,24 +49,77 @@ class StagedChunk:
         return sum(r.size_bytes for r in self.results)
 
 
-def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: Path, chunk_id: int) -> StagedChunk:
-    results = [convert(item, known_shas) for item in items]
-    groups: dict[Partition, list[tuple[tuple, str, pa.Table]]] = {}
-    seen: set[str] = set()
-    for result in results:
-        if result.outcome != "lightcurve" or result.sha256 in seen:
-            continue
-        seen.add(result.sha256)
-        meta = result.lc.meta
-        part = Partition(meta["mission"], meta["author"], meta["period"])
-        key = (meta["target_id"], meta["lc_id"], result.sha256)
-        groups.setdefault(part, []).append((key, result.sha256, lightcurve_table(result.lc)))
-        result.lc.columns = {}  # the rows are in the staged file now
-    chunk = StagedChunk(results)
-    for n, (part, tables) in enumerate(sorted(groups.items(), key=lambda kv: kv[0].relpath.as_posix())):
-        tables.sort(key=lambda item: item[0])
-        path = stage_dir / f"chunk{chunk_id:05d}-{n:03d}.parquet"
-        written = write_file(path, [(key, table) for _, key, table in tables])
+_NUMBERS = re.compile(r"\d+")
+
+
+def arrival_order(item: InputFile) -> tuple:
+    """Order by the numbers in the file name (sector, target id, ... in MAST's names), then the name."""
+    name = item.path.name
+    return tuple(int(n) for n in _NUMBERS.findall(name)), name
+
+
+class _PartitionOutput:
+    """The staged files of one partition in one chunk."""
+
+    def __init__(self, partition: Partition, new_path: Callable[[], Path]) -> None:
+        self.partition = partition
+        self.new_path = new_path
+        self.staged: list[StagedFile] = []
+        self._writer: LightCurveWriter | None = None
+        self._last_key: tuple | None = None
+
+    def append(self, key: tuple, sha: str, lc_rows: pa.Table) -> None:
+        writer = self._writer
+        if writer is None or key < self._last_key or writer.n_rows + lc_rows.num_rows > FILE_MAX_ROWS:
+            self._finish()
+            writer = self._writer = LightCurveWriter(self.new_path())
+        writer.append(sha, lc_rows)
+        self._last_key = key
+
+    def close(self) -> list[StagedFile]:
+        self._finish()
+        return self.staged
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
+
+    def _finish(self) -> None:
+        if self._writer is None:
+            return
+        written, self._writer = self._writer.close(), None
         placements = {p.key: (p.row_offset, p.row_count) for p in written.placements}
-        chunk.staged.append(StagedFile(part, path, written.n_rows, placements, files.size(path), files.sha256_of(path)))
-    return chunk
+        path = written.staged
+        self.staged.append(
+            StagedFile(self.partition, path, written.n_rows, placements, files.size(path), files.sha256_of(path))
+        )
+
+
+def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: Path, chunk_id: int) -> StagedChunk:
+    results: list[Converted] = [None] * len(items)  # type: ignore[list-item] # filled below, in arrival order
+    outputs: dict[Partition, _PartitionOutput] = {}
+    names = itertools.count()
+
+    def new_path() -> Path:
+        return stage_dir / f"chunk{chunk_id:05d}-{next(names):03d}.parquet"
+
+    seen: set[str] = set()
+    try:
+        for index in sorted(range(len(items)), key=lambda i: arrival_order(items[i])):
+            result = results[index] = convert(items[index], known_shas)
+            if result.outcome != "lightcurve" or result.sha256 in seen:
+                continue
+            seen.add(result.sha256)
+            meta = result.lc.meta
+            part = Partition(meta["mission"], meta["author"], meta["period"])
+            out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, new_path))
+            out.append((meta["target_id"], meta["lc_id"], result.sha256), result.sha256, lightcurve_table(result.lc))
+            result.lc.columns = {}  # the rows are in the staged file now
+        staged = [f for out in outputs.values() for f in out.close()]
+    except BaseException:
+        for out in outputs.values():
+            out.abort()
+        raise
+    staged.sort(key=lambda f: (f.partition.relpath.as_posix(), f.path.name))
+    return StagedChunk(results, staged)

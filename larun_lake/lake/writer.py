@@ -88,25 +88,58 @@ def split_for_files(tables: list[tuple[tuple, str, pa.Table]]) -> list[list[tupl
     return [chunk for chunk in out if chunk]
 
 
+class LightCurveWriter:
+    """Appends whole light curves, already in order, to one Parquet file.
+
+    Rows are buffered only until a row group is full (ROW_GROUP_MIN_ROWS), so a worker
+    holds one row group rather than a whole chunk of light curves in memory.
+    """
+
+    def __init__(self, path: Path) -> None:
+        files.make_dirs(path.parent)
+        self.path = path
+        self.placements: list[Placement] = []
+        self.n_rows = 0
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._writer = pq.ParquetWriter(str(path), CADENCE_SCHEMA, **_PARQUET_OPTIONS)
+
+    def append(self, key: str, table: pa.Table) -> None:
+        self.placements.append(Placement(key, self.n_rows, table.num_rows))
+        self.n_rows += table.num_rows
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= ROW_GROUP_MIN_ROWS:
+            self._flush()
+
+    def close(self) -> WrittenFile:
+        try:
+            self._flush()
+        finally:
+            self._writer.close()
+        return WrittenFile(self.path, self.n_rows, self.placements)
+
+    def abort(self) -> None:
+        self._writer.close()
+        files.remove(self.path)
+
+    def _flush(self) -> None:
+        if self._pending:
+            table = self._pending[0] if len(self._pending) == 1 else pa.concat_tables(self._pending)
+            self._writer.write_table(table, row_group_size=self._pending_rows)
+            self._pending, self._pending_rows = [], 0
+
+
 def write_file(path: Path, lightcurves: Iterable[tuple[str, pa.Table]]) -> WrittenFile:
     """Write light curves (already in order) to `path`; row groups hold whole light curves."""
-    files.make_dirs(path.parent)
-    placements: list[Placement] = []
-    offset = 0
-    pending: list[pa.Table] = []
-    pending_rows = 0
-    with pq.ParquetWriter(str(path), CADENCE_SCHEMA, **_PARQUET_OPTIONS) as writer:
+    writer = LightCurveWriter(path)
+    try:
         for key, table in lightcurves:
-            placements.append(Placement(key, offset, table.num_rows))
-            offset += table.num_rows
-            pending.append(table)
-            pending_rows += table.num_rows
-            if pending_rows >= ROW_GROUP_MIN_ROWS:
-                writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
-                pending, pending_rows = [], 0
-        if pending:
-            writer.write_table(pa.concat_tables(pending), row_group_size=pending_rows)
-    return WrittenFile(path, offset, placements)
+            writer.append(key, table)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
 
 
 def read_lightcurves(path: Path) -> dict[str, pa.Table]:
