@@ -88,7 +88,7 @@ class LakeLayout:
 
     @property
     def waiting(self) -> Path:
-        """Markers of processes waiting for the catalog; writers pause between commits while any exist."""
+        """Markers of processes waiting for the catalog; a writer holding it between commits lets go when one appears."""
         return self.root / WAITING
 
     def data_file(self, partition: Partition, run_id: str, seq: int, *, history: bool = False) -> str:
