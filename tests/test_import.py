@@ -267,3 +267,19 @@ def test_files_named_out_of_target_order_still_give_sorted_data_files(tmp_path: 
     assert (np.diff(targets) >= 0).all() and set(targets) == {100, 200, 300, 400}
     counts = dict(lake.sql("SELECT target_id, count(*) FROM cadences GROUP BY ALL").fetchall())
     assert counts == {100: 2000, 200: 2000, 300: 2000, 400: 2000}
+
+
+def test_twenty_second_and_two_minute_files_of_a_sector_stage_into_one_sorted_file(tmp_path: Path) -> None:
+    from larun_lake.ingest.convert import InputFile
+    from larun_lake.ingest.stage import stage_chunk
+    from tests.fitsgen import write_spoc_lightcurve
+
+    paths = [write_spoc_lightcurve(tmp_path / "in", tic_id=tic, sector=27, exptime_s=exptime, n_cadences=500,
+                                   seed=tic + exptime)
+             for tic in (300, 100, 200) for exptime in (20, 120)]
+    chunk = stage_chunk([InputFile(p, p.as_uri()) for p in paths], frozenset(), tmp_path / "staging", 1)
+    assert len(chunk.staged) == 1  # same-target files in any order do not split the staged file
+    staged = chunk.staged[0]
+    assert len(staged.placements) == 6
+    targets = pq.read_table(staged.path, columns=["target_id"]).column("target_id").to_numpy()
+    assert (np.diff(targets) >= 0).all()

@@ -7,8 +7,8 @@ only metadata travels back to the process that commits.
 Light curves are written as they are converted, so a worker holds one row group, not
 a chunk, in memory (fresh memory is slow to fault in on these machines). Files are
 taken in the order of the numbers in their names, which for MAST's names brings each
-partition's light curves by target; one that arrives out of order starts another
-staged file, so every staged file stays sorted.
+partition's light curves by target; one whose target comes before the last one's
+starts another staged file, so every staged file stays sorted by target.
 """
 
 from __future__ import annotations
@@ -66,15 +66,17 @@ class _PartitionOutput:
         self.new_path = new_path
         self.staged: list[StagedFile] = []
         self._writer: LightCurveWriter | None = None
-        self._last_key: tuple | None = None
+        self._last_target = 0
 
-    def append(self, key: tuple, sha: str, lc_rows: pa.Table) -> None:
+    def append(self, target_id: int, sha: str, lc_rows: pa.Table) -> None:
+        # Sorted by target is what lets readers skip files and row groups; light curves of one
+        # target (a 20-s and a 120-s file of a sector, say) may come in any order.
         writer = self._writer
-        if writer is None or key < self._last_key or writer.n_rows + lc_rows.num_rows > FILE_MAX_ROWS:
+        if writer is None or target_id < self._last_target or writer.n_rows + lc_rows.num_rows > FILE_MAX_ROWS:
             self._finish()
             writer = self._writer = LightCurveWriter(self.new_path())
         writer.append(sha, lc_rows)
-        self._last_key = key
+        self._last_target = target_id
 
     def close(self) -> list[StagedFile]:
         self._finish()
@@ -114,7 +116,7 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
             meta = result.lc.meta
             part = Partition(meta["mission"], meta["author"], meta["period"])
             out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, new_path))
-            out.append((meta["target_id"], meta["lc_id"], result.sha256), result.sha256, lightcurve_table(result.lc))
+            out.append(meta["target_id"], result.sha256, lightcurve_table(result.lc))
             result.lc.columns = {}  # the rows are in the staged file now
         staged = [f for out in outputs.values() for f in out.close()]
     except BaseException:
