@@ -283,3 +283,38 @@ def test_twenty_second_and_two_minute_files_of_a_sector_stage_into_one_sorted_fi
     assert len(staged.placements) == 6
     targets = pq.read_table(staged.path, columns=["target_id"]).column("target_id").to_numpy()
     assert (np.diff(targets) >= 0).all()
+
+
+def test_conversion_order_reads_mast_names_as_their_headers_say() -> None:
+    from larun_lake.errors import ProductError
+    from larun_lake.ingest.order import conversion_order
+
+    checked = 0
+    for path in sorted(FIXTURES.rglob("*.fits*")):
+        group, period, target, _ = conversion_order(path)
+        if group == "~":
+            continue
+        try:
+            meta = read_lightcurve(str(path)).meta
+        except ProductError:
+            continue
+        assert group == f"{meta['mission']}:{meta['author']}", path.name
+        assert target == meta["target_id"], path.name
+        if meta["mission"] != "Kepler":  # a Kepler name carries a time stamp, not the quarter
+            assert period == int(meta["period"][1:]), path.name
+        checked += 1
+    assert checked >= 15
+
+
+def test_conversion_order_groups_target_first_names_by_period() -> None:
+    from larun_lake.ingest.order import conversion_order
+
+    names = [f"kplr{kic:09d}-{stamp}_llc.fits" for kic in (10002792, 5110407, 11904151)
+             for stamp in (2009259160929, 2009350155506, 2010078095331)]
+    names += ["target_s0003.fits", f"ktwo{211117077}-c04_llc.fits"]
+    ordered = [p.name for p in sorted(map(Path, names), key=conversion_order)]
+    assert ordered[:3] == ["ktwo211117077-c04_llc.fits", "kplr005110407-2009259160929_llc.fits",
+                           "kplr010002792-2009259160929_llc.fits"]
+    assert [n.split("-")[1][:13] for n in ordered[1:10]] == ["2009259160929"] * 3 + ["2009350155506"] * 3 + [
+        "2010078095331"] * 3
+    assert ordered[-1] == "target_s0003.fits"

@@ -30,6 +30,7 @@ from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
+from .order import conversion_order
 from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
@@ -160,6 +161,7 @@ class Ingestor:
         start = time.monotonic()
         known = self.known_shas()
         files.make_dirs(self.stage_dir)
+        items = sorted(items, key=lambda item: conversion_order(item.path))
         chunks = [items[i : i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
         pool = None
         try:

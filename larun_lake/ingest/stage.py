@@ -6,15 +6,14 @@ only metadata travels back to the process that commits.
 
 Light curves are written as they are converted, so a worker holds one row group, not
 a chunk, in memory (fresh memory is slow to fault in on these machines). Files are
-taken in the order of the numbers in their names, which for MAST's names brings each
-partition's light curves by target; one whose target comes before the last one's
-starts another staged file, so every staged file stays sorted by target.
+taken in `conversion_order`, which for MAST's names brings each partition's light
+curves by target; one whose target comes before the last one's starts another staged
+file, so every staged file stays sorted by target.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..lake import files
 from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
 from ..layout import Partition
 from .convert import Converted, InputFile, convert
+from .order import conversion_order
 
 
 @dataclass
@@ -47,15 +47,6 @@ class StagedChunk:
     @property
     def size_bytes(self) -> int:
         return sum(r.size_bytes for r in self.results)
-
-
-_NUMBERS = re.compile(r"\d+")
-
-
-def arrival_order(item: InputFile) -> tuple:
-    """Order by the numbers in the file name (sector, target id, ... in MAST's names), then the name."""
-    name = item.path.name
-    return tuple(int(n) for n in _NUMBERS.findall(name)), name
 
 
 class _PartitionOutput:
@@ -108,7 +99,7 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
 
     seen: set[str] = set()
     try:
-        for index in sorted(range(len(items)), key=lambda i: arrival_order(items[i])):
+        for index in sorted(range(len(items)), key=lambda i: conversion_order(items[i].path)):
             result = results[index] = convert(items[index], known_shas)
             if result.outcome != "lightcurve" or result.sha256 in seen:
                 continue
