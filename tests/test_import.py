@@ -248,15 +248,21 @@ def test_folder_without_fits_is_refused_and_no_lake_is_created(tmp_path: Path) -
     assert not (tmp_path / "lake").exists()
 
 
-def test_files_named_out_of_target_order_still_give_sorted_data_files(tmp_path: Path) -> None:
+def test_names_that_lie_about_the_target_still_give_sorted_data_files(tmp_path: Path) -> None:
     from tests.fitsgen import write_spoc_lightcurve
 
-    # Names whose order says nothing about the target: light curves reach the writer out of order.
+    # MAST-style names that lie about the target: light curves reach the writer out of order.
     src = tmp_path / "in"
-    for name, tic in (("a.fits", 300), ("b.fits", 100), ("c.fits", 400), ("d.fits", 200)):
+    for n, tic in enumerate((300, 100, 400, 200)):
+        name = f"tess2019140104343-s0005-{n + 1:016d}-0144-s_lc.fits"
         written = write_spoc_lightcurve(tmp_path / "gen", tic_id=tic, sector=5, n_cadences=2000, seed=tic)
         src.mkdir(exist_ok=True)
         written.rename(src / name)
+    from larun_lake.ingest.convert import InputFile
+    from larun_lake.ingest.stage import stage_chunk
+
+    items = [InputFile(p, p.as_uri()) for p in sorted(src.iterdir())]
+    assert len(stage_chunk(items, frozenset(), tmp_path / "staging", 1).staged) == 3  # 300 | 100, 400 | 200
     lake = Lake(tmp_path / "lake")
     assert lake.import_files([src]).ingested == 4
     report = lake.verify()

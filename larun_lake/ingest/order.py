@@ -3,14 +3,17 @@
 Chunks of files go to workers in this order, so that a chunk fills few partitions with
 many light curves each (few, large staged files, and no merging of small ones), and
 inside a partition the light curves arrive sorted by target (staged files stream out
-sorted). MAST's file names say the product, period and target, so no file is opened;
-names that match no MAST pattern keep their place after the ones that do.
+sorted). MAST's file names say the product, period and target, so those files are not
+opened; for any other name the primary header is read (a few kB) to say the same.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
 from pathlib import Path
+
+from ..readers.fitsfile import BLOCK, parse_header
 
 # (pattern, group) with named groups `period` and `target`; the group stands for mission and author.
 _MAST_NAMES = [
@@ -25,10 +28,36 @@ _MAST_NAMES = [
 
 
 def conversion_order(path: Path) -> tuple[str, int, int, str]:
-    """Sort key: (mission and author, period, target) as the name tells, then the name."""
+    """Sort key: (mission and author, period, target) as the name or primary header tells, then the name."""
     name = path.name.lower()
     for pattern, group in _MAST_NAMES:
         match = pattern.match(name)
         if match:
             return group, int(match["period"]), int(match["target"]), name
-    return "~", 0, 0, ""  # unknown names: after the MAST ones, in the order given (the sort is stable)
+    return _order_from_header(path) or ("~", 0, 0, "")  # unreadable: last, in the order given (stable sort)
+
+
+def _order_from_header(path: Path) -> tuple[str, int, int, str] | None:
+    header = _primary_header(path)
+    if header is None:
+        return None
+    target = header.get("TICID") or header.get("KEPLERID")
+    period = header.get("SECTOR") or header.get("QUARTER") or header.get("CAMPAIGN")
+    if not isinstance(target, int) or not isinstance(period, int):
+        return None
+    origin = str(header.get("ORIGIN") or "")
+    if header.get("TELESCOP") == "TESS":
+        group = "TESS:QLP" if "QLP" in origin.upper() else "TESS:SPOC"
+    else:
+        group = "K2:K2" if "CAMPAIGN" in header else "Kepler:Kepler"
+    return group, period, target, path.name.lower()
+
+
+def _primary_header(path: Path, max_blocks: int = 8) -> dict | None:
+    try:
+        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
+            head = f.read(BLOCK * max_blocks)
+        end = next((i for i in range(0, len(head) - 79, 80) if head[i : i + 8] == b"END     "), None)
+        return parse_header(head[: end + 80]) if end is not None and head.startswith(b"SIMPLE") else None
+    except Exception:  # an unreadable file is ordered last; ingest says what is wrong with it
+        return None
