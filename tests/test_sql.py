@@ -105,6 +105,25 @@ def test_malformed_query_and_missing_lake(tmp_path: Path, fixture_lake: Path) ->
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_lake_without_data_files_has_typed_empty_views(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.catalog.create_if_missing()
+    assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(0,)]
+    types = dict(lake.sql("SELECT column_name, column_type FROM (DESCRIBE cadence_rows)").fetchall())
+    assert types["flux"] == "FLOAT" and types["time"] == "DOUBLE" and types["lc_id"] == "VARCHAR"
+    assert types["period"] == "VARCHAR"
+    assert dict(lake.sql("SELECT column_name, column_type FROM (DESCRIBE tic_rows)").fetchall())["ID"] == "BIGINT"
+
+
+def test_a_query_does_not_load_the_ingest_stack(fixture_lake: Path) -> None:
+    # What `larun-lake sql` pays at start-up: pandas and astropy cost about 0.2 s each to import.
+    code = (f"import sys; from larun_lake import Lake; import larun_lake.cli; "
+            f"Lake({str(fixture_lake)!r}).sql('SELECT count(*) FROM lightcurves').fetchall(); "
+            "print(sorted(m for m in ('pandas', 'astropy.io.fits', 'lightkurve') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_busy_lake_names_the_holder(lake_copy: Path) -> None:
     holder = Lake(lake_copy).catalog
     with holder.write("import run test-holder"):
