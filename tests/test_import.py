@@ -277,13 +277,15 @@ def test_names_that_lie_about_the_target_still_give_sorted_data_files(tmp_path: 
 
 def test_twenty_second_and_two_minute_files_of_a_sector_stage_into_one_sorted_file(tmp_path: Path) -> None:
     from larun_lake.ingest.convert import InputFile
+    from larun_lake.ingest.order import in_conversion_order
     from larun_lake.ingest.stage import stage_chunk
     from tests.fitsgen import write_spoc_lightcurve
 
     paths = [write_spoc_lightcurve(tmp_path / "in", tic_id=tic, sector=27, exptime_s=exptime, n_cadences=500,
                                    seed=tic + exptime)
              for tic in (300, 100, 200) for exptime in (20, 120)]
-    chunk = stage_chunk([InputFile(p, p.as_uri()) for p in paths], frozenset(), tmp_path / "staging", 1)
+    items = in_conversion_order([InputFile(p, p.as_uri()) for p in paths])
+    chunk = stage_chunk(items, frozenset(), tmp_path / "staging", 1)
     assert len(chunk.staged) == 1  # same-target files in any order do not split the staged file
     staged = chunk.staged[0]
     assert len(staged.placements) == 6

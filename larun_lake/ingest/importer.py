@@ -30,7 +30,7 @@ from ..errors import UsageError
 from ..lake import files
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
-from .order import conversion_order
+from .order import in_conversion_order
 from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
@@ -161,7 +161,7 @@ class Ingestor:
         start = time.monotonic()
         known = self.known_shas()
         files.make_dirs(self.stage_dir)
-        items = sorted(items, key=lambda item: conversion_order(item.path))
+        items = in_conversion_order(items)
         chunks = [items[i : i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
         pool = None
         try:
@@ -192,7 +192,7 @@ class Ingestor:
     def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> Counts:
         """One chunk in this process (harvest commits each group of downloads this way)."""
         files.make_dirs(self.stage_dir)
-        return self.commit(stage_chunk(items, known, self.stage_dir, next(self._chunks)))
+        return self.commit(stage_chunk(in_conversion_order(items), known, self.stage_dir, next(self._chunks)))
 
     def commit(self, chunk: StagedChunk) -> Counts:
         published: list = []

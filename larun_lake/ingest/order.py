@@ -9,11 +9,11 @@ opened; for any other name the primary header is read (a few kB) to say the same
 
 from __future__ import annotations
 
-import gzip
 import re
 from pathlib import Path
 
-from ..readers.fitsfile import BLOCK, parse_header
+from ..readers.fitsfile import read_primary_header
+from .convert import InputFile
 
 # (pattern, group) with named groups `period` and `target`; the group stands for mission and author.
 _MAST_NAMES = [
@@ -37,6 +37,10 @@ def conversion_order(path: Path) -> tuple[str, int, int, str]:
     return _order_from_header(path) or ("~", 0, 0, "")  # unreadable: last, in the order given (stable sort)
 
 
+def in_conversion_order(items: list[InputFile]) -> list[InputFile]:
+    return sorted(items, key=lambda item: conversion_order(item.path))
+
+
 def _order_from_header(path: Path) -> tuple[str, int, int, str] | None:
     header = _primary_header(path)
     if header is None:
@@ -53,11 +57,8 @@ def _order_from_header(path: Path) -> tuple[str, int, int, str] | None:
     return group, period, target, path.name.lower()
 
 
-def _primary_header(path: Path, max_blocks: int = 8) -> dict | None:
+def _primary_header(path: Path) -> dict | None:
     try:
-        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
-            head = f.read(BLOCK * max_blocks)
-        end = next((i for i in range(0, len(head) - 79, 80) if head[i : i + 8] == b"END     "), None)
-        return parse_header(head[: end + 80]) if end is not None and head.startswith(b"SIMPLE") else None
+        return read_primary_header(path)
     except Exception:  # an unreadable file is ordered last; ingest says what is wrong with it
         return None

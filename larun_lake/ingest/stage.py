@@ -5,10 +5,10 @@ function of its inputs, runs in worker processes, and never touches the catalog:
 only metadata travels back to the process that commits.
 
 Light curves are written as they are converted, so a worker holds one row group, not
-a chunk, in memory (fresh memory is slow to fault in on these machines). Files are
-taken in `conversion_order`, which for MAST's names brings each partition's light
-curves by target; one whose target comes before the last one's starts another staged
-file, so every staged file stays sorted by target.
+a chunk, in memory (fresh memory is slow to fault in on these machines). Callers pass
+files in `conversion_order`, which brings each partition's light curves by target; one
+whose target comes before the last one's starts another staged file, so every staged
+file stays sorted by target whatever the order.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from ..lake import files
 from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
 from ..layout import Partition
 from .convert import Converted, InputFile, convert
-from .order import conversion_order
 
 
 @dataclass
@@ -90,7 +89,7 @@ class _PartitionOutput:
 
 
 def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: Path, chunk_id: int) -> StagedChunk:
-    results: list[Converted] = [None] * len(items)  # type: ignore[list-item] # filled below, in arrival order
+    results: list[Converted] = []
     outputs: dict[Partition, _PartitionOutput] = {}
     names = itertools.count()
 
@@ -99,8 +98,9 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
 
     seen: set[str] = set()
     try:
-        for index in sorted(range(len(items)), key=lambda i: conversion_order(items[i].path)):
-            result = results[index] = convert(items[index], known_shas)
+        for item in items:
+            result = convert(item, known_shas)
+            results.append(result)
             if result.outcome != "lightcurve" or result.sha256 in seen:
                 continue
             seen.add(result.sha256)

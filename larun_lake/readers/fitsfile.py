@@ -201,6 +201,18 @@ def _end_card(raw: bytes, pos: int) -> int:
     return -1
 
 
+def read_primary_header(path: str | Path, max_bytes: int = 8 * BLOCK) -> dict[str, Any] | None:
+    """The primary header from the first bytes of a (possibly gzipped) file, or None if it is not there."""
+    with open(path, "rb") as f:
+        head = f.read(max_bytes)
+        if head[:2] == _GZIP_MAGIC:
+            f.seek(0)
+            with gzip.open(f) as unzipped:
+                head = unzipped.read(max_bytes)
+    end = _end_card(head, 0)
+    return parse_header(head[: end + 80]) if end >= 0 and head.startswith(b"SIMPLE  =") else None
+
+
 def open_fits(path: str | Path) -> FitsFile:
     """Read a file's bytes once, identify it and verify its structure; raise ProductError if unusable."""
     path = Path(path)
