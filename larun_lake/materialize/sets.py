@@ -25,7 +25,6 @@ from .options import MaterializeOptions
 from .select import Selection, resolve
 
 MANIFEST_VERSION = 1
-SETS_DDL_HEADER = "-- Materialized sets"
 
 
 def content_hash(sql: str, options: MaterializeOptions, members: pa.Table) -> str:
@@ -76,7 +75,6 @@ def build_manifest(
 
 def record_set(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], manifest_path: str) -> None:
     """Insert or replace the set's catalog rows (inside the caller's write transaction)."""
-    con.execute(_sets_ddl())  # lakes created before sets existed gain the tables
     name = manifest["name"]
     con.execute(
         load_sql("materialize/set_insert.sql"),
@@ -103,26 +101,18 @@ def record_set(con: duckdb.DuckDBPyConnection, manifest: dict[str, Any], manifes
         ),
     )
     con.register("new_set_members", rows)
-    con.execute(
-        "INSERT INTO lake.materialized_set_members SELECT ?, lc_id, file_sha256, data_rel, n_rows FROM new_set_members",
-        [name],
-    )
+    con.execute(load_sql("materialize/set_member_insert.sql"), {"name": name})
     con.unregister("new_set_members")
 
 
-def _sets_ddl() -> str:
-    """The materialized-set tables of sql/schema.sql (CREATE TABLE IF NOT EXISTS: safe to repeat)."""
-    text = load_sql("schema.sql")
-    return text[text.index(SETS_DDL_HEADER) :]
-
-
 def existing_hash(catalog: Catalog, name: str) -> str | None:
-    record = _record(catalog, name)
+    with catalog.read(sandbox=False, surface=False) as con:
+        record = _record(con, name)
     return record["content_hash"] if record else None
 
 
 def list_sets(catalog: Catalog) -> pa.Table:
-    with catalog.read() as con:
+    with catalog.read(sandbox=False, surface=False) as con:
         if not _has_tables(con):
             return pa.Table.from_pylist([], schema=pa.schema([("name", pa.string())]))
         return con.sql(load_sql("materialize/sets_list.sql")).to_arrow_table()
@@ -161,10 +151,10 @@ class SetStatus:
 
 def set_status(catalog: Catalog, name: str) -> SetStatus:
     """Re-run a set's statement with its options and compare members and versions."""
-    record = _record(catalog, name)
-    if record is None:
-        raise UsageError(f"no materialized set named {name!r}", hint="see 'larun-lake sets list'")
-    with catalog.read() as con:
+    with catalog.read(sandbox=False, surface=False) as con:  # the set's own rows: no user SQL, no views
+        record = _record(con, name)
+        if record is None:
+            raise UsageError(f"no materialized set named {name!r}", hint="see 'larun-lake sets list'")
         old = {
             lc: {"file_sha256": sha, "data_rel": rel}
             for lc, sha, rel, _ in con.execute(load_sql("materialize/set_members.sql"), {"name": name}).fetchall()
@@ -194,12 +184,10 @@ def set_status(catalog: Catalog, name: str) -> SetStatus:
     return status
 
 
-def _record(catalog: Catalog, name: str) -> dict[str, Any] | None:
-    with catalog.read() as con:
-        if not _has_tables(con):
-            return None
-        table = con.sql(load_sql("materialize/set_record.sql"), params={"name": name}).to_arrow_table()
-    rows = table.to_pylist()
+def _record(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, Any] | None:
+    if not _has_tables(con):
+        return None
+    rows = con.sql(load_sql("materialize/set_record.sql"), params={"name": name}).to_arrow_table().to_pylist()
     return rows[0] if rows else None
 
 
