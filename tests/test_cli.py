@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
 from larun_lake.cli import app
@@ -54,7 +55,9 @@ def test_sql_file_formats(fixture_lake: Path, tmp_path: Path) -> None:
     assert '"lc_id": "K2:K2:200071160:c91:1800"' in proc.stdout
     out = tmp_path / "out.parquet"
     proc = run_cli("--lake", str(fixture_lake), "sql", "--file", str(query), "--format", "parquet", "-o", str(out))
-    assert proc.returncode == 0 and out.stat().st_size > 0
+    assert proc.returncode == 0
+    assert pq.read_table(out).to_pylist() == [{"lc_id": "K2:K2:200071160:c91:1800", "n_good": 1233},
+                                              {"lc_id": "K2:K2:211117077:c04:1800", "n_good": 3282}]
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

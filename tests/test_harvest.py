@@ -162,10 +162,11 @@ def test_tic_harvest_by_ids_cone_and_criteria(lake: Lake) -> None:
     assert cone.fetched >= 5
     near = lake.sql("SELECT count(*) FROM tic_cone(?, ?, 0.5)", list(center)).fetchall()[0][0]
     assert near == cone.fetched
-    crit = lake.harvest_tic(where="Tmag < 9 AND Teff BETWEEN 3000 AND 9000",
+    crit = lake.harvest_tic(where="Tmag < 9 AND Teff BETWEEN 7000 AND 9000",
                             cone=(center[0], center[1], 1.0))
-    rows = lake.sql("SELECT count(*) FROM tic WHERE Tmag < 9").fetchall()[0][0]
-    assert crit.fetched <= rows
+    # Of the five stars brighter than Tmag 9 near the centre, three have Teff 7000-9000 K.
+    assert crit.fetched == 3
+    assert lake.sql("SELECT count(*) FROM tic_cone(?, ?, 1.0) WHERE Tmag < 9", list(center)).fetchall() == [(5,)]
     joined = lake.sql("SELECT count(*) FROM lightcurves l JOIN tic ON tic.id = l.tic_id").fetchall()
     assert joined == [(0,)]
 

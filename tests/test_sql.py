@@ -47,9 +47,8 @@ def catalog_hash(lake: Path) -> str:
 @pytest.mark.parametrize("statement", REFUSED)
 def test_statements_that_change_or_escape_the_lake_are_refused(fixture_lake: Path, statement: str) -> None:
     before = catalog_hash(fixture_lake)
-    with pytest.raises((ReadOnlyViolation, QueryError)) as err:
+    with pytest.raises(ReadOnlyViolation, match=r"^refused"):
         Lake(fixture_lake).sql(statement)
-    assert "refused" in str(err.value) or "Permission" in str(err.value) or "glob" in str(err.value)
     assert catalog_hash(fixture_lake) == before
     assert Lake(fixture_lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
 
@@ -81,7 +80,8 @@ def test_every_example_query_runs(fixture_lake: Path, name: str) -> None:
     result = Lake(fixture_lake).sql(load_sql(name))
     assert len(result.columns) >= 2
     if name.endswith(("quiet_stars.sql", "coverage_by_period.sql", "multi_sector_targets.sql",
-                      "flagged_cadences.sql", "good_cadences_of_target.sql", "problem_files.sql")):
+                      "flagged_cadences.sql", "good_cadences_of_target.sql", "problem_files.sql",
+                      "materialize_bright_spoc.sql", "materialize_targets.sql")):
         assert len(result) > 0, name
 
 
