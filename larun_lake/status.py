@@ -53,7 +53,7 @@ def lake_status(catalog: Catalog) -> StatusReport:
         )
     root = catalog.layout.root
     disk = {
-        name: sum(files.size(p) for p in files.list_files(root / name, suffix=suffix))
+        name: files.total_size(root / name, suffix=suffix)
         for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""))
     }
     disk["catalog"] = files.size(catalog.layout.catalog)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 _LOCAL = pafs.LocalFileSystem()
@@ -36,22 +37,47 @@ def remove_tree(path: Path) -> None:
         _LOCAL.delete_dir(str(path))
 
 
+def remove_any(path: Path) -> None:
+    """Remove a file or a folder tree, whichever is there."""
+    remove(path)
+    remove_tree(path)
+
+
 def exists(path: Path) -> bool:
     return _LOCAL.get_file_info(str(path)).type == pafs.FileType.File
+
+
+def is_dir(path: Path) -> bool:
+    return _LOCAL.get_file_info(str(path)).type == pafs.FileType.Directory
+
+
+def taken(path: Path) -> bool:
+    """Anything (file or folder) is at this path."""
+    return _LOCAL.get_file_info(str(path)).type != pafs.FileType.NotFound
+
+
+def open_output(path: Path) -> pa.NativeFile:
+    return _LOCAL.open_output_stream(str(path))
 
 
 def size(path: Path) -> int:
     return _LOCAL.get_file_info(str(path)).size
 
 
-def list_files(root: Path, suffix: str = ".parquet") -> list[Path]:
-    info = _LOCAL.get_file_info(str(root))
-    if info.type != pafs.FileType.Directory:
+def _listing(root: Path, suffix: str) -> list[pafs.FileInfo]:
+    if _LOCAL.get_file_info(str(root)).type != pafs.FileType.Directory:
         return []
     selector = pafs.FileSelector(str(root), recursive=True)
-    return sorted(
-        Path(i.path) for i in _LOCAL.get_file_info(selector) if i.type == pafs.FileType.File and i.path.endswith(suffix)
-    )
+    return [i for i in _LOCAL.get_file_info(selector) if i.type == pafs.FileType.File and i.path.endswith(suffix)]
+
+
+def list_files(root: Path, suffix: str = ".parquet") -> list[Path]:
+    return sorted(Path(i.path) for i in _listing(root, suffix))
+
+
+def total_size(root: Path, suffix: str = "") -> int:
+    """Bytes of the files below root (one listing, no stat per file)."""
+    return sum(i.size for i in _listing(root, suffix))
 
 
 def sha256_of(path: Path) -> str:

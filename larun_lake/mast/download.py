@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import pyarrow.fs as pafs
 import requests
 
 from ..lake import files
@@ -23,7 +22,6 @@ from .retry import RetryPolicy, TransientError, classify, retry_call
 
 DOWNLOAD_PATH = "/api/v0.1/Download/file"
 _CHUNK = 1 << 20
-_LOCAL = pafs.LocalFileSystem()
 
 
 @dataclass
@@ -114,7 +112,7 @@ class _Downloader:
             response.raise_for_status()
             declared = response.headers.get("Content-Length")
             written = 0
-            with _LOCAL.open_output_stream(str(part)) as out:
+            with files.open_output(part) as out:
                 for chunk in response.iter_content(_CHUNK):
                     out.write(chunk)
                     written += len(chunk)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
+from ..lake import files
 from .lightkurve_meta import quiet_lightkurve
 from .plan import PLAIN_SCHEMA
 from .sets import build_manifest, existing_hash, record_set
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .lcset import LightCurveSet, MaterializedLightCurve
 
 FORMATS = ("parquet", "parquet-nested", "csv", "lightkurve-fits")
-_FS = pafs.LocalFileSystem()
 _FLOATS = ["time", "flux", "flux_err"]
 # BYTE_STREAM_SPLIT for floats, dictionaries only for the ids, statistics where readers filter.
 # zstd rather than the lake's LZ4: a set is written once and shared, so size counts more than
@@ -95,11 +94,11 @@ def write_set(
     tmp_data = path.parent / f".{path.name}.{tag}"
     tmp_manifest = path.parent / f".{manifest_path.name}.{tag}"
     try:
-        _FS.create_dir(str(path.parent), recursive=True)
+        files.make_dirs(path.parent)
         WRITERS[format](lcs, tmp_data)
         counts = lcs.rows_per_lightcurve or {}
         manifest = build_manifest(lcs, name=name, output=str(path), fmt=format, rows_per_lightcurve=counts)
-        with _FS.open_output_stream(str(tmp_manifest)) as out:
+        with files.open_output(tmp_manifest) as out:
             out.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
         with lcs.catalog.write("materialize") as con:
             record_set(con, manifest, str(manifest_path))
@@ -107,11 +106,11 @@ def write_set(
             try:
                 _publish(tmp_manifest, manifest_path, replace=overwrite)
             except BaseException:
-                _remove(path)  # no output without its manifest (the set record rolls back too)
+                files.remove_any(path)  # no output without its manifest (the set record rolls back too)
                 raise
     finally:
         for tmp in (tmp_data, tmp_manifest):
-            _remove(tmp)
+            files.remove_any(tmp)
     return WriteResult(
         name,
         path,
@@ -136,7 +135,7 @@ def _check_free(lcs: LightCurveSet, path: Path, manifest_path: Path, name: str, 
     if overwrite:
         return
     for target in (path, manifest_path):
-        if _FS.get_file_info(str(target)).type != pafs.FileType.NotFound:
+        if files.taken(target):
             raise UsageError(f"{target} exists", hint="pass --overwrite to replace it, or choose another --out")
     old = existing_hash(lcs.catalog, name)
     if old is not None and old != lcs.content_hash:
@@ -147,24 +146,15 @@ def _check_free(lcs: LightCurveSet, path: Path, manifest_path: Path, name: str, 
 
 def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
     """Rename into place; a replaced folder is moved aside first (rename cannot replace a folder)."""
-    info = _FS.get_file_info(str(final))
     aside = None
-    if info.type == pafs.FileType.Directory and replace:
+    if replace and files.is_dir(final):  # a folder cannot be renamed over: move the old one aside first
         aside = final.parent / f".{final.name}.old-{secrets.token_hex(4)}"
-        _FS.move(str(final), str(aside))
-    elif info.type != pafs.FileType.NotFound and not replace:
+        files.publish(final, aside)
+    elif not replace and files.taken(final):
         raise UsageError(f"{final} appeared while writing", hint="pass --overwrite or choose another --out")
-    _FS.move(str(tmp), str(final))
+    files.publish(tmp, final)
     if aside is not None:
-        _remove(aside)
-
-
-def _remove(path: Path) -> None:
-    info = _FS.get_file_info(str(path))
-    if info.type == pafs.FileType.Directory:
-        _FS.delete_dir(str(path))
-    elif info.type == pafs.FileType.File:
-        _FS.delete_file(str(path))
+        files.remove_any(aside)
 
 
 # -- writers -------------------------------------------------------------------------------------
@@ -175,7 +165,7 @@ def _write_parquet(lcs: LightCurveSet, tmp: Path) -> None:
 
 
 def _write_csv(lcs: LightCurveSet, tmp: Path) -> None:
-    with _FS.open_output_stream(str(tmp)) as stream, pacsv.CSVWriter(stream, PLAIN_SCHEMA) as writer:
+    with files.open_output(tmp) as stream, pacsv.CSVWriter(stream, PLAIN_SCHEMA) as writer:
         for table in lcs.iter_batches():
             writer.write_table(table.cast(PLAIN_SCHEMA))
 
@@ -206,7 +196,7 @@ def nested_table(units: list[MaterializedLightCurve]) -> pa.Table:
 
 
 def _write_fits(lcs: LightCurveSet, tmp: Path) -> None:
-    _FS.create_dir(str(tmp), recursive=True)
+    files.make_dirs(tmp)
     with quiet_lightkurve():
         for unit in lcs:
             lc = unit.to_lightkurve()
