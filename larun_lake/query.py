@@ -4,6 +4,8 @@ run on a sandboxed connection that cannot reach files outside the lake's data fo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -65,6 +67,17 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
+@contextmanager
+def user_sql_errors(what: str, *, refused_hint: str, failed_hint: str) -> Iterator[None]:
+    """DuckDB errors of a user's statement as one-line domain errors (the sandbox refusing = ReadOnlyViolation)."""
+    try:
+        yield
+    except duckdb.PermissionException as exc:
+        raise ReadOnlyViolation(f"refused: {_first_line(exc)}", hint=refused_hint) from exc
+    except duckdb.Error as exc:
+        raise QueryError(f"{what} failed: {_first_line(exc)}", hint=failed_hint) from exc
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """An eager result: usable after the catalog is closed."""
@@ -97,16 +110,12 @@ class QueryResult:
 def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> QueryResult:
     """Run read-only statements; the last one's rows are returned."""
     statements = check_read_only(sql)
-    with catalog.read() as con:
-        try:
-            for text in statements[:-1]:
-                con.execute(text)
-            rel = con.sql(statements[-1], params=params)
-            table = rel.to_arrow_table() if rel is not None else pa.table({})
-        except duckdb.PermissionException as exc:
-            raise ReadOnlyViolation(
-                f"refused: {_first_line(exc)}", hint="queries may read only the lake's tables and views"
-            ) from exc
-        except duckdb.Error as exc:
-            raise QueryError(f"query failed: {_first_line(exc)}", hint="see 'larun-lake sql --help'") from exc
+    errors = user_sql_errors(
+        "query", refused_hint="queries may read only the lake's tables and views", failed_hint="see 'larun-lake sql --help'"
+    )
+    with catalog.read() as con, errors:
+        for text in statements[:-1]:
+            con.execute(text)
+        rel = con.sql(statements[-1], params=params)
+        table = rel.to_arrow_table() if rel is not None else pa.table({})
     return QueryResult(table)

@@ -16,23 +16,12 @@ import duckdb
 import pyarrow as pa
 
 from ..catalog import Catalog
-from ..errors import QueryError, ReadOnlyViolation, UsageError
-from ..query import check_read_only
+from ..errors import UsageError
+from ..query import check_read_only, user_sql_errors
 from ..sqlfiles import load_sql
 from .options import MaterializeOptions
 
 Fetcher = Callable[[list[tuple[str, int]]], None]
-
-# How the selection's columns become the keys table; NULL where the selection does not give a key.
-_KEYS_SQL = {
-    "lc_id": "SELECT DISTINCT CAST(lc_id AS VARCHAR) AS lc_id, NULL::VARCHAR AS mission, "
-    "NULL::BIGINT AS target_id, NULL::BIGINT AS tic_id FROM materialize_selection",
-    "tic_id": "SELECT DISTINCT NULL::VARCHAR AS lc_id, NULL::VARCHAR AS mission, "
-    "NULL::BIGINT AS target_id, CAST(tic_id AS BIGINT) AS tic_id FROM materialize_selection",
-    "mission_target_id": "SELECT DISTINCT NULL::VARCHAR AS lc_id, CAST(mission AS VARCHAR) AS mission, "
-    "CAST(target_id AS BIGINT) AS target_id, NULL::BIGINT AS tic_id FROM materialize_selection",
-}
-
 
 @dataclass(frozen=True)
 class Selection:
@@ -102,29 +91,21 @@ def require_members(selection: Selection) -> None:
 
 
 def _resolve_once(catalog: Catalog, text: str, options: MaterializeOptions) -> Selection:
-    with catalog.read() as con:
-        try:
-            con.execute("CREATE TEMP VIEW materialize_selection AS " + text)
-            columns = [d[0] for d in con.execute("SELECT * FROM materialize_selection LIMIT 0").description]
-            key = key_of(columns)
-            con.execute("CREATE TEMP TABLE materialize_keys AS " + _KEYS_SQL[key])
-            params = {"preset": options.preset, "bitmask": options.bitmask}
-            members = con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
-            missing = [(m, int(t)) for m, t in con.execute(load_sql("materialize/missing.sql")).fetchall()]
-            n_selected, n_unmatched = con.execute(load_sql("materialize/key_counts.sql")).fetchall()[0]
-        except duckdb.PermissionException as exc:
-            raise ReadOnlyViolation(
-                f"refused: {_first_line(exc)}", hint="selections may read only the lake's tables and views"
-            ) from exc
-        except duckdb.Error as exc:
-            raise QueryError(
-                f"selection failed: {_first_line(exc)}", hint="try the statement with 'larun-lake sql'"
-            ) from exc
+    errors = user_sql_errors(
+        "selection",
+        refused_hint="selections may read only the lake's tables and views",
+        failed_hint="try the statement with 'larun-lake sql'",
+    )
+    with catalog.read() as con, errors:
+        con.execute("CREATE TEMP VIEW materialize_selection AS " + text)
+        columns = [d[0] for d in con.execute("SELECT * FROM materialize_selection LIMIT 0").description]
+        key = key_of(columns)
+        con.execute("CREATE TEMP TABLE materialize_keys AS " + load_sql(f"materialize/keys_{key}.sql"))
+        params = {"preset": options.preset, "bitmask": options.bitmask}
+        members = con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
+        missing = [(m, int(t)) for m, t in con.execute(load_sql("materialize/missing.sql")).fetchall()]
+        n_selected, n_unmatched = con.execute(load_sql("materialize/key_counts.sql")).fetchall()[0]
     kinds = Counter(zip(members.column("mission").to_pylist(), members.column("author").to_pylist(), strict=True))
     options.check_available(dict(kinds))
     return Selection(text, key, members, int(n_selected), int(n_unmatched), missing)
 
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
