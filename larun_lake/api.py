@@ -12,7 +12,7 @@ from .config import Settings
 from .errors import UsageError
 from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.verify import VerifyReport, verify_lake
-from .layout import LakeLayout
+from .layout import ID_PREFIX, LakeLayout
 from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
 from .materialize import materialize as materialize_set
 from .query import QueryResult, run_sql
@@ -136,7 +136,7 @@ class Lake:
         prefix = "TIC" if column.lower() in ("tic_id", "id") or missions == ["TESS"] else None
         if prefix is None and len(missions) != 1:
             raise UsageError("--from-sql target_id values need one --mission to say what they are")
-        prefix = prefix or {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}[missions[0]]
+        prefix = prefix or ID_PREFIX[missions[0]]
         return [f"{prefix} {v}" for v in values if v is not None]
 
     def sql(self, query: str, params: list | dict | None = None) -> QueryResult:

@@ -17,18 +17,18 @@ import typer
 
 from . import cli_output as ui
 from .errors import UsageError
+from .layout import ID_PREFIX
 from .materialize import FORMATS, Fetcher, list_sets, materialize, set_status
 
 # (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
 FetcherFactory = Callable[[Any, dict[str, Any]], Fetcher]
-_NAME_PREFIX = {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}
 
 
 def harvest_fetcher(lake: Any, options: dict[str, Any]) -> Fetcher:
     """Harvest (mission, target_id) pairs from MAST, with the command's --mission/--author/--exptime."""
 
     def fetch(pairs: list[tuple[str, int]]) -> None:
-        targets = [f"{_NAME_PREFIX.get(mission, 'TIC')} {target}" for mission, target in pairs]
+        targets = [f"{ID_PREFIX.get(mission, 'TIC')} {target}" for mission, target in pairs]
         missions = options.get("mission") or sorted({mission for mission, _ in pairs})
         report = lake.harvest_lightcurves(
             targets, mission=missions, author=options.get("author"), exptime=options.get("exptime")

@@ -26,6 +26,7 @@ WRITER_INFO = "_writer.json"
 WAITING = "_waiting"
 
 _PERIOD_PREFIX = {"TESS": "s", "Kepler": "q", "K2": "c"}
+ID_PREFIX = {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}  # how each mission names its targets ("TIC 25155310")
 _PERIOD_RE = re.compile(r"^(?P<kind>[sqc])(?P<num>\d+)$")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._+-]+$")
 

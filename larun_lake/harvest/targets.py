@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..layout import ID_PREFIX
 
 MISSIONS = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}
 AUTHORS = {"spoc": "SPOC", "tess-spoc": "TESS-SPOC", "qlp": "QLP", "kepler": "Kepler", "k2": "K2"}
@@ -26,7 +27,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return self.name or f"{ {'TESS': 'TIC', 'Kepler': 'KIC', 'K2': 'EPIC'}[self.mission] } {self.target_id}"
+        return self.name or f"{ID_PREFIX[self.mission]} {self.target_id}"
 
 
 def parse_mission(value: str) -> str:

@@ -7,6 +7,7 @@ light curve at a time (iteration), or streamed to a file (write).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,8 +121,8 @@ class LightCurveSet:
     def lc_ids(self) -> list[str]:
         return self.selection.lc_ids
 
-    @property
-    def content_hash(self) -> str:
+    @functools.cached_property
+    def content_hash(self) -> str:  # the members never change: sort and hash them once
         return content_hash(self.sql, self.options, self.members)
 
     def __len__(self) -> int:

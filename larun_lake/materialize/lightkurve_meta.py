@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..layout import ID_PREFIX
 from .options import MaterializeOptions
 
-_PREFIX = {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}
 _NUMBER = {"TESS": ("SECTOR", "sector"), "Kepler": ("QUARTER", "quarter"), "K2": ("CAMPAIGN", "campaign")}
 # lightkurve spells e-/s as electron/s (io/generic.py does the same rename when it reads a file).
 _UNITS = {"e-/s": "electron / s", "electron/s": "electron / s", "": ""}
@@ -32,8 +32,8 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
     key, column = _NUMBER[mission]
     meta: dict[str, Any] = {
         "TARGETID": target,
-        "OBJECT": f"{_PREFIX[mission]} {target}",
-        "LABEL": f"{_PREFIX[mission]} {target}",
+        "OBJECT": f"{ID_PREFIX[mission]} {target}",
+        "LABEL": f"{ID_PREFIX[mission]} {target}",
         "MISSION": mission,
         "TELESCOP": "TESS" if mission == "TESS" else "Kepler",
         key: first[column],

@@ -8,11 +8,11 @@ disk, Ctrl-C, a busy lake) leaves neither a half-written output nor a set withou
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from ..errors import UsageError
 from ..lake import files
 from .lightkurve_meta import quiet_lightkurve
-from .plan import PLAIN_SCHEMA
+from .plan import CADENCE_FIELDS, DICTIONARY_FIELDS, PLAIN_SCHEMA
 from .sets import build_manifest, existing_hash, record_set
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ _FLOATS = ["time", "flux", "flux_err"]
 # encoding time here. Larger write batches save ~10 % of the (single-threaded) encoding.
 _PARQUET_OPTIONS = dict(
     compression="zstd",
-    use_dictionary=["lc_id", "mission", "author", "period"],
+    use_dictionary=list(DICTIONARY_FIELDS),
     column_encoding={name: "BYTE_STREAM_SPLIT" for name in _FLOATS},
     write_statistics=["lc_id", "target_id", "tic_id", "time"],
     write_batch_size=65536,
@@ -179,7 +179,7 @@ def _write_nested(lcs: LightCurveSet, tmp: Path) -> None:
 def nested_table(units: list[MaterializedLightCurve]) -> pa.Table:
     """One row per light curve (or stitched target), cadence columns as lists."""
     lengths = [len(u) for u in units]
-    offsets = pa.array([0, *_cumsum(lengths)], pa.int32())
+    offsets = pa.array(list(itertools.accumulate(lengths, initial=0)), pa.int32())
     long = pa.concat_tables([u.table for u in units]) if units else PLAIN_SCHEMA.empty_table()
     scalars = {
         "lc_id": [u.lc_id for u in units],
@@ -190,7 +190,7 @@ def nested_table(units: list[MaterializedLightCurve]) -> pa.Table:
         "period": ["+".join(m["period"] for m in u.members) for u in units],
     }
     columns = [pa.array(scalars[f.name], f.type) for f in NESTED_SCHEMA if f.name in scalars]
-    for name in ("time", "flux", "flux_err", "quality", "cadenceno"):
+    for name in CADENCE_FIELDS:
         columns.append(pa.ListArray.from_arrays(offsets, long.column(name).combine_chunks()))
     return pa.Table.from_arrays(columns, schema=NESTED_SCHEMA)
 
@@ -213,11 +213,6 @@ def fits_name(unit: MaterializedLightCurve) -> str:
     return f"{base}.fits"
 
 
-def _cumsum(values: list[int]) -> Iterator[int]:
-    total = 0
-    for v in values:
-        total += v
-        yield total
 
 
 WRITERS = {

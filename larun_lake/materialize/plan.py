@@ -110,11 +110,6 @@ class Plan:
         norms[usable] = stored[usable]
         return norms, usable & np.isnan(stored)
 
-    def needs_median(self, lo: int, hi: int) -> np.ndarray:
-        if not self.options.normalize:
-            return np.zeros(hi - lo, dtype=bool)
-        return np.isnan(self.norms[lo:hi]) & ~self.all_nan[lo:hi]
-
     def batches(self, batch_rows: int = BATCH_ROWS) -> list[tuple[int, int]]:
         """[lo, hi) member ranges of whole units with about batch_rows input cadences each."""
         out: list[tuple[int, int]] = []
