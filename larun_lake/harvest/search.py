@@ -8,6 +8,7 @@ they were fetched: a later harvest within --max-age, or --offline, asks MAST not
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -101,7 +102,6 @@ class ProductSearch:
         self.client = client
         self.run_id = run_id
         self.mast_url = mast_url
-        self.queried_targets = 0
         self.unknown: list[tuple[str, str]] = []
 
     def find(
@@ -150,15 +150,22 @@ class ProductSearch:
         products = self.client.products([str(o["obsid"]) for o in observations]) if observations else []
         found = light_curve_products(mission, observations, products)
         searched = set(target_names or []) | {p.target_name for p in found}
-        self.queried_targets += len(searched)
         self._remember(mission, searched, observations, found)
         return found
 
     def _remember(self, mission: str, names: set[str], observations: list[dict], found: list[Product]) -> None:
         stamp = now()
-        n_obs: dict[str, int] = {}
-        for o in observations:
-            n_obs[str(o.get("target_name"))] = n_obs.get(str(o.get("target_name")), 0) + 1
+        n_obs = Counter(str(o.get("target_name")) for o in observations)
+        n_products = Counter(p.target_name for p in found)
+        searches = pa.table({
+            "mission": [mission] * len(names),
+            "target_name": sorted(names),
+            "fetched_at": [stamp] * len(names),
+            "n_observations": [n_obs[n] for n in sorted(names)],
+            "n_products": [n_products[n] for n in sorted(names)],
+            "mast_url": [self.mast_url] * len(names),
+            "run_id": [self.run_id] * len(names),
+        })
         with self.catalog.write("harvest search") as con:
             con.execute(
                 "DELETE FROM lake.mast_products WHERE mission = ? AND target_name IN (SELECT unnest(?))",
@@ -169,30 +176,36 @@ class ProductSearch:
                 con.register("_found", pa.Table.from_pylist(rows))
                 con.execute("INSERT OR REPLACE INTO lake.mast_products BY NAME SELECT * FROM _found")
                 con.unregister("_found")
-            for name in sorted(names):
-                n_products = sum(1 for p in found if p.target_name == name)
-                con.execute(
-                    "INSERT OR REPLACE INTO lake.mast_searches VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [mission, name, stamp, n_obs.get(name, 0), n_products, self.mast_url, self.run_id],
-                )
+            if names:
+                con.register("_searches", searches)
+                con.execute("INSERT OR REPLACE INTO lake.mast_searches BY NAME SELECT * FROM _searches")
+                con.unregister("_searches")
 
     # -- cache -------------------------------------------------------------------------------
     def _cached_keys(self, keys: set[tuple[str, str]], max_age: timedelta | None) -> set[tuple[str, str]]:
         if not keys:
             return set()
-        with self.catalog.read(sandbox=False) as con:
-            rows = con.execute("SELECT mission, target_name, fetched_at FROM lake.mast_searches").fetchall()
         cutoff = now() - max_age if max_age is not None else None
-        return {(m, n) for m, n, at in rows if (m, n) in keys and (cutoff is None or at >= cutoff)}
+        with self.catalog.read(sandbox=False, surface=False) as con:
+            con.register("_keys", _keys_table(keys))
+            rows = con.execute(
+                "SELECT mission, target_name FROM lake.mast_searches JOIN _keys USING (mission, target_name) "
+                "WHERE ?::TIMESTAMPTZ IS NULL OR fetched_at >= ?::TIMESTAMPTZ", [cutoff, cutoff]
+            ).fetchall()
+        return set(rows)
 
     def _cached_products(self, keys: set[tuple[str, str]]) -> list[Product]:
         if not keys:
             return []
-        with self.catalog.read(sandbox=False) as con:
-            missions, names = zip(*sorted(keys), strict=True)
-            con.register("_keys", pa.table({"mission": list(missions), "target_name": list(names)}))
+        with self.catalog.read(sandbox=False, surface=False) as con:
+            con.register("_keys", _keys_table(keys))
             rel = con.sql("SELECT p.* EXCLUDE (fetched_at) FROM lake.mast_products p "
                           "JOIN _keys USING (mission, target_name)")
             columns = rel.columns
             rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
         return [Product(**r) for r in rows]
+
+
+def _keys_table(keys: set[tuple[str, str]]) -> pa.Table:
+    missions, names = zip(*sorted(keys), strict=True)
+    return pa.table({"mission": list(missions), "target_name": list(names)})
