@@ -217,6 +217,25 @@ def test_product_names_cannot_escape_the_raw_area(lake: Lake, server: MastServer
     assert not list(tmp_path.rglob("escape_lc.fits")) and not list(lake.path.parent.rglob("escape_lc.fits"))
 
 
+def test_a_file_failing_its_fits_checksum_is_fetched_twice_then_quarantined(
+    lake: Lake, server: MastServer, tmp_path: Path
+) -> None:
+    src = tmp_path / "flipped_lc.fits"
+    data = bytearray(SPOC_S1.read_bytes())
+    data[-20000] ^= 0x01  # one bit of the light-curve table: CHECKSUM no longer holds
+    src.write_bytes(bytes(data))
+    row = server.add_file(src, tic_id=25155310, sector=77)
+    server.reset_counts()
+    report = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC")
+    assert report.quarantined == 1
+    assert report.problems == [(row["dataURI"], "quarantined", "FITS checksum mismatch after a second download")]
+    fetched = [r for r in server.requests if r.kind == "download" and r.uri == row["dataURI"]]
+    assert len(fetched) == 2
+    assert report.downloaded == report.ingested + report.unchanged + 2  # both fetches of the bad file count
+    assert lake.sql("SELECT count(*) FROM lightcurves WHERE sector = 77").fetchall() == [(0,)]
+    assert not list(lake.path.rglob(row["productFilename"]))  # the bad bytes are not kept
+
+
 @pytest.mark.slow
 def test_harvest_killed_mid_download_resumes_with_each_light_curve_once(tmp_path: Path, server: MastServer) -> None:
     tics = list(range(300_000_001, 300_000_021))

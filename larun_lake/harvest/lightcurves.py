@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog, runs
 from ..catalog import products as product_rows
@@ -26,6 +26,9 @@ from ..lake import files
 from ..readers.fitsfile import open_fits
 from .search import Product, ProductSearch
 from .targets import Target
+
+if TYPE_CHECKING:
+    from ..mast.download import DownloadResult
 
 INGEST_GROUP_FILES = 32
 INGEST_GROUP_SECONDS = 3.0
@@ -78,11 +81,11 @@ class HarvestReport(Counts):
 
 def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:
     """Products not yet in the lake, failed before, or changed at MAST since they were ingested."""
-    with catalog.read(sandbox=False) as con:
+    with catalog.read(sandbox=False, surface=False) as con:
         state = {
             r[0]: r[1:]
             for r in con.execute(
-                "SELECT product_uri, state, size_bytes, expected_size FROM lake.products "
+                "SELECT product_uri, state, size_bytes FROM lake.products "
                 "WHERE product_uri IN (SELECT unnest(?))",
                 [[p.data_uri for p in found]],
             ).fetchall()
@@ -215,12 +218,9 @@ class LightCurveHarvest:
             self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
         ):
             p = by_uri[result.job.data_uri]
-            report.download_requests += result.attempts
-            if not result.ok:
+            if not self._count(result, report):
                 self._fail(p, "failed", result.error or "download failed", run_id, report)
                 continue
-            report.downloaded += 1
-            report.bytes_downloaded += result.size
             if not self._checksum_ok(p):
                 retry_once.append(p)
                 continue
@@ -237,7 +237,7 @@ class LightCurveHarvest:
                 self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
             ):
                 p = by_uri[result.job.data_uri]
-                if result.ok and self._checksum_ok(p):
+                if self._count(result, report) and self._checksum_ok(p):
                     group.append(p)
                 else:
                     files.remove(self._raw_path(p))
@@ -250,6 +250,15 @@ class LightCurveHarvest:
                     )
             if group:
                 self._ingest(ingestor, group, known, report)
+
+    @staticmethod
+    def _count(result: DownloadResult, report: HarvestReport) -> bool:
+        """Add a download to the report's counters; True if it succeeded."""
+        report.download_requests += result.attempts
+        if result.ok:
+            report.downloaded += 1
+            report.bytes_downloaded += result.size
+        return result.ok
 
     def _checksum_ok(self, p: Product) -> bool:
         try:
@@ -271,10 +280,7 @@ class LightCurveHarvest:
         if not self.keep_fits:
             for item in items:
                 files.remove(item.path)
-        if self.progress:
-            self.progress(
-                report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded, report.bytes_to_fetch
-            )
+        self._progress(report)
 
     def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:
         with self.catalog.write("harvest lightcurves") as con:
@@ -291,6 +297,9 @@ class LightCurveHarvest:
             )
         setattr(report, state, getattr(report, state) + 1)
         report.problems.append((p.data_uri, state, reason))
+        self._progress(report)
+
+    def _progress(self, report: HarvestReport) -> None:
         if self.progress:
             self.progress(
                 report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded, report.bytes_to_fetch
