@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,3 +38,15 @@ class Settings:
         if lake is not None:
             values["lake"] = Path(lake)
         return cls(**{**base.__dict__, **values})
+
+
+_DURATION_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$")
+
+
+def duration_seconds(text: str) -> float:
+    """'10min', '30s', '2h', '7d' or a plain number of seconds; ValueError for anything else."""
+    m = _DURATION_RE.match(text.lower())
+    if not m or m.group(2) not in ("", *_DURATION_UNITS):
+        raise ValueError(f"not a duration: {text!r}")
+    return float(m.group(1)) * _DURATION_UNITS.get(m.group(2), 1.0)

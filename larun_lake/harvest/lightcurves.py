@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog import Catalog, runs
 from ..catalog import products as product_rows
-from ..config import Settings
+from ..config import Settings, duration_seconds
 from ..errors import ProductError, UsageError
 from ..ingest.commit import Counts
 from ..ingest.convert import InputFile
@@ -310,10 +310,7 @@ def parse_max_age(text: str | None) -> timedelta | None:
     """'7d', '12h', '30m', '90s' or plain seconds."""
     if not text:
         return None
-    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
     try:
-        if text[-1].lower() in units:
-            return timedelta(seconds=float(text[:-1]) * units[text[-1].lower()])
-        return timedelta(seconds=float(text))
+        return timedelta(seconds=duration_seconds(text))
     except ValueError:
         raise UsageError(f"malformed --max-age {text!r}", hint="use forms like 7d, 12h, 30m") from None

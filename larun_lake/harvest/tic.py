@@ -119,7 +119,7 @@ def harvest_tic(
     else:
         rows = client.tic_cone(*cone)
     for cond in where or []:
-        rows = [r for r in rows if cond.test(_number(r.get(cond.column, _lookup(r, cond.column))))]
+        rows = [r for r in rows if cond.test(_number(r[cond.column] if cond.column in r else _lookup(r, cond.column)))]
     report.fetched = len(rows)
     catalog.create_if_missing()
     obsolete: list = []
@@ -132,8 +132,7 @@ def harvest_tic(
     for path in obsolete:
         files.remove(path)
     report.seconds = time.monotonic() - start
-    counts = getattr(client, "request_count", {})
-    report.requests = int(sum(counts.values())) if isinstance(counts, dict) else 0
+    report.requests = int(getattr(client, "requests_total", 0) or 0)
     return report
 
 

@@ -29,11 +29,6 @@ def healpix(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return cdshealpix.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), HEALPIX_ORDER).astype(np.int64)
 
 
-def cone_pixels(ra: float, dec: float, radius_deg: float) -> list[int]:
-    ipix, _, _ = cdshealpix.cone_search(Longitude(ra * u.deg), Latitude(dec * u.deg), radius_deg * u.deg, HEALPIX_ORDER)
-    return sorted(int(p) for p in ipix)
-
-
 def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
     """Typed Arrow table of TIC rows: ID as int64, numbers as float64/int64, everything else as string."""
     columns: dict[str, list] = {}
@@ -112,13 +107,14 @@ def store_rows(
     )
     obsolete: list = []
     stamp = now()
+    files_of: dict[int, list[str]] = {}  # pixel -> its registered TIC files, from one query
+    for (rel,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'tic' ORDER BY path").fetchall():
+        files_of.setdefault(int(rel.split("/")[1].removeprefix("hpx=")), []).append(rel)
     # Pixels holding the new rows, and pixels holding old copies of them (a star's position can change).
     for pixel in sorted(set(pix.tolist()) | set(known.values())):
         new = table.filter(pa.array(pix == pixel))
         parts = []
-        for (rel,) in con.execute(
-            "SELECT path FROM lake.data_files WHERE area = 'tic' AND path LIKE ?", [f"tic/hpx={pixel}/%"]
-        ).fetchall():
+        for rel in files_of.get(pixel, []):
             old = pq.read_table(layout.abspath(rel))
             parts.append(old.filter(pa.array([i not in harvested for i in old.column("ID").to_pylist()])))
             versions.unregister_file(con, rel)

@@ -94,8 +94,6 @@ def classify(exc: BaseException) -> tuple[bool, float | None]:
 def retry_call(
     fn: Callable[[int], T],
     policy: RetryPolicy,
-    *,
-    on_retry: Callable[[int, BaseException, float], None] | None = None,
 ) -> T:
     """Call `fn(attempt)` until it returns, a non-transient error occurs, or attempts run out.
 
@@ -109,8 +107,5 @@ def retry_call(
             transient, retry_after = classify(exc)
             if not transient or attempt >= policy.attempts:
                 raise
-            wait = policy.delay(attempt, retry_after)
-            if on_retry is not None:
-                on_retry(attempt, exc, wait)
-            policy.sleep(wait)
+            policy.sleep(policy.delay(attempt, retry_after))
             attempt += 1

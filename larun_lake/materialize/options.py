@@ -4,9 +4,9 @@ hash and its manifest see one spelling of each choice."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 
+from ..config import duration_seconds
 from ..errors import UsageError
 from ..quality import PRESETS
 from ..readers.lightcurve import AMES_COLUMNS, PDCSAP_AUTHORS, QLP_COLUMNS
@@ -14,8 +14,6 @@ from ..schema import CADENCE_TYPES, FLUX_CHOICES
 
 # Short names users type; everything else must be a flux column of the cadence schema.
 FLUX_ALIASES = {"auto": "auto", "flux": "auto", "pdcsap": "pdcsap_flux", "sap": "sap_flux"}
-_BIN_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hr": 3600.0, "d": 86400.0}
-_BIN_RE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$")
 
 
 def _columns_of(author: str) -> set[str]:
@@ -137,10 +135,10 @@ def parse_bin(value: str | float | None) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        m = _BIN_RE.match(str(value).lower())
-        if not m or m.group(2) not in ("", *_BIN_UNITS):
-            raise UsageError(f"cannot read bin width {value!r}", hint="give seconds or e.g. 10min, 30s, 2h, 1d")
-        seconds = float(m.group(1)) * _BIN_UNITS.get(m.group(2), 1.0)
+        try:
+            seconds = duration_seconds(str(value))
+        except ValueError:
+            raise UsageError(f"cannot read bin width {value!r}", hint="give seconds or e.g. 10min, 30s, 2h, 1d") from None
     if not seconds > 0:
         raise UsageError(f"bin width {value!r} is not positive")
     return int(seconds) if seconds.is_integer() else seconds
