@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from .catalog import Catalog
-from .errors import QueryError, ReadOnlyViolation
+from .errors import LakeDamagedError, QueryError, ReadOnlyViolation
 
 _ALLOWED = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 # PRAGMAs that only report; anything else (enable_profiling, memory_limit, ...) changes state.
@@ -32,11 +32,21 @@ _READ_PRAGMAS = {
     "collations",
     "show_databases",
 }
+# How a registered dataset reports a data file that has gone (pyarrow's message inside DuckDB's).
+_MISSING_FILE = re.compile(r"Failed to open local file '([^']+)'.*No such file", re.DOTALL)
 _PRAGMA_NAME = re.compile(r"^\s*pragma\s+([a-z_]+)", re.IGNORECASE)
+# EXPLAIN, optionally ANALYZE and/or an option list such as (FORMAT json), before the statement it wraps.
+_EXPLAIN_PREFIX = re.compile(r"^\s*explain\s+(?:\([^)]*\)\s*)?(?:analy[sz]e\b\s*)?(?:\([^)]*\)\s*)?", re.IGNORECASE)
+# Comments before a statement's first keyword (anything odd after that fails the nested parse: refused).
+_LEADING_COMMENTS = re.compile(r"^(?:\s+|--[^\n]*|/\*.*?\*/)*", re.DOTALL)
 
 
 def check_read_only(sql: str) -> list[str]:
-    """Split a script into statements and refuse any that could change the lake."""
+    """Split a script into statements and refuse any that could change the lake.
+
+    EXPLAIN ANALYZE runs the statement it wraps, so a wrapped statement is checked like any other.
+    (The connection that runs user SQL has no file access either; this check gives the clear message.)
+    """
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:
@@ -46,21 +56,48 @@ def check_read_only(sql: str) -> list[str]:
     out = []
     for st in statements:
         text = st.query.strip()
-        if st.type == duckdb.StatementType.PRAGMA:
-            m = _PRAGMA_NAME.match(text)
-            if not m or m.group(1).lower() not in _READ_PRAGMAS:
-                raise ReadOnlyViolation(
-                    f"refused: PRAGMA {m.group(1) if m else ''} can change settings",
-                    hint="the sql command only reads the lake",
-                )
-        elif st.type not in _ALLOWED:
-            kind = st.type.name
-            raise ReadOnlyViolation(
-                f"refused: {kind} statements would change the lake or read outside it",
-                hint="the sql command runs SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE",
-            )
+        _check_statement(st.type, text)
         out.append(text)
     return out
+
+
+def _check_statement(kind: duckdb.StatementType, text: str) -> None:
+    if kind == duckdb.StatementType.PRAGMA:
+        m = _PRAGMA_NAME.match(_strip_comments(text))
+        if not m or m.group(1).lower() not in _READ_PRAGMAS:
+            raise ReadOnlyViolation(
+                f"refused: PRAGMA {m.group(1) if m else ''} can change settings",
+                hint="the sql command only reads the lake",
+            )
+    elif kind not in _ALLOWED:
+        raise ReadOnlyViolation(
+            f"refused: {kind.name} statements would change the lake or read outside it",
+            hint="the sql command runs SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE",
+        )
+    elif kind == duckdb.StatementType.EXPLAIN:
+        inner = _EXPLAIN_PREFIX.sub("", _strip_comments(text), count=1)
+        try:
+            nested = duckdb.extract_statements(inner)
+        except duckdb.Error as exc:
+            raise ReadOnlyViolation("refused: the statement inside EXPLAIN could not be checked",
+                                    hint="EXPLAIN a single SELECT") from exc
+        if len(nested) != 1:
+            raise ReadOnlyViolation("refused: EXPLAIN wraps more than one statement", hint="EXPLAIN a single SELECT")
+        _check_statement(nested[0].type, nested[0].query.strip())
+
+
+# Names through which a statement can reach data files: the data views, the table macro over them, and
+# DuckDB's functions that name a table in a string. A false match only costs loading the data views.
+_DATA_NAMES = re.compile(r"\b(cadences|cadence_rows|tic|tic_rows|tic_cone|query|query_table)\b", re.IGNORECASE)
+
+
+def reads_data_files(statements: list[str]) -> bool:
+    """Whether the statements may read cadence or TIC rows (else catalog tables only)."""
+    return any(_DATA_NAMES.search(text) for text in statements)
+
+
+def _strip_comments(text: str) -> str:
+    return _LEADING_COMMENTS.sub("", text, count=1)
 
 
 def _first_line(exc: Exception) -> str:
@@ -75,6 +112,11 @@ def user_sql_errors(what: str, *, refused_hint: str, failed_hint: str) -> Iterat
     except duckdb.PermissionException as exc:
         raise ReadOnlyViolation(f"refused: {_first_line(exc)}", hint=refused_hint) from exc
     except duckdb.Error as exc:
+        missing = _MISSING_FILE.search(str(exc))
+        if missing:
+            raise LakeDamagedError(
+                f"lake data file {missing.group(1)} is missing", hint="run 'larun-lake verify' to check the lake"
+            ) from exc
         raise QueryError(f"{what} failed: {_first_line(exc)}", hint=failed_hint) from exc
 
 
@@ -113,7 +155,7 @@ def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> Qu
     errors = user_sql_errors(
         "query", refused_hint="queries may read only the lake's tables and views", failed_hint="see 'larun-lake sql --help'"
     )
-    with catalog.read() as con, errors:
+    with catalog.read(data=reads_data_files(statements)) as con, errors:
         for text in statements[:-1]:
             con.execute(text)
         rel = con.sql(statements[-1], params=params)

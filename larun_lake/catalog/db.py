@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
+from ..errors import LakeBusyError, NotALakeError, SchemaVersionError
 from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
@@ -200,17 +200,21 @@ class Catalog:
         return f"lake busy: {holder or 'another process holds the catalog'}"
 
     @contextmanager
-    def read(self, *, sandbox: bool = True, surface: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read(
+        self, *, sandbox: bool = True, surface: bool = True, data: bool = True
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection with the SQL surface (views and macros of sql/, unless surface=False).
 
-        sandbox=True (user SQL): file access outside the lake's data is off, and the settings are locked.
+        sandbox=True (user SQL): no file access at all, and the settings are locked.
+        data=False: the statements read no data files (see query.reads_data_files), so the data views
+        are stand-ins that fail when read, which spares loading pyarrow's dataset layer.
         """
         self.require()
         con, shared = self._connect(read_only=True, shared=not sandbox)
         try:
             self._check_version(con)
             if surface:
-                self._install_surface(con)
+                self._install_surface(con, data=data)
             if sandbox:
                 self._sandbox(con)
             yield con
@@ -271,46 +275,46 @@ class Catalog:
         con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('created_at', ?)", [now().isoformat()])
         con.execute("COMMIT")
 
-    def _install_surface(self, con: duckdb.DuckDBPyConnection) -> None:
-        """TEMP views and macros of sql/ over the registered data files (writers do not need them)."""
-        relpaths = [
-            p
-            for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'cadences' ORDER BY path").fetchall()
-        ]
-        files = [str(self.layout.abspath(p)) for p in relpaths]
-        missing = [rel for rel, path in zip(relpaths, files, strict=True) if not os.path.exists(path)]
-        if missing:
-            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise LakeDamagedError(
-                f"lake data file {missing[0]} is missing{more}",
-                hint="run 'larun-lake verify' to check and repair the lake",
-            )
-        if files:
-            con.execute("SET VARIABLE cadence_files = ?", [files])
-            con.execute(
-                "CREATE OR REPLACE TEMP VIEW cadence_rows AS SELECT * FROM read_parquet("
-                "getvariable('cadence_files'), hive_partitioning = true, "
-                "hive_types = {'mission': VARCHAR, 'author': VARCHAR, 'period': VARCHAR})"
-            )
+    def _install_surface(self, con: duckdb.DuckDBPyConnection, *, data: bool = True) -> None:
+        """TEMP views and macros of sql/ over the registered data files (writers do not need them).
+
+        The data files are handed to DuckDB as pyarrow datasets, so that reading them needs no
+        file access of DuckDB's own (see _sandbox); a registered file that has gone missing fails
+        only the queries that read it.
+        """
+        root = self.layout.root
+        cadence_files = self._registered(con, "cadences") if data else []
+        if cadence_files:
+            from .datasets import cadence_dataset  # pyarrow.dataset loads pandas: only when there is data
+
+            con.register("cadence_rows", cadence_dataset(root, cadence_files))
         else:
             columns = [(f.name, _SQL_TYPES[str(f.type)]) for f in CADENCE_SCHEMA]
             _empty_view(con, "cadence_rows", [*columns, ("mission", "VARCHAR"), ("author", "VARCHAR"),
-                                              ("period", "VARCHAR")])
-        tic_files = [str(self.layout.abspath(p)) for (p,) in con.execute(
-            "SELECT path FROM lake.data_files WHERE area = 'tic' ORDER BY path").fetchall()]
+                                              ("period", "VARCHAR")], fail=not data)
+        tic_files = self._registered(con, "tic") if data else []
         if tic_files:
-            con.execute("SET VARIABLE tic_files = ?", [tic_files])
-            con.execute("CREATE OR REPLACE TEMP VIEW tic_rows AS SELECT * FROM read_parquet(getvariable('tic_files'), "
-                        "hive_partitioning = true, union_by_name = true, hive_types = {'hpx': INTEGER})")
+            from .datasets import tic_dataset
+
+            con.register("tic_rows", tic_dataset(root, tic_files))
         else:
             _empty_view(con, "tic_rows", [("ID", "BIGINT"), ("ra", "DOUBLE"), ("dec", "DOUBLE"), ("Tmag", "DOUBLE"),
-                                          ("Teff", "DOUBLE"), ("hpx", "INTEGER")])
+                                          ("Teff", "DOUBLE"), ("hpx", "INTEGER")], fail=not data)
         con.execute(load_sql("views.sql"))
         con.execute(load_sql("macros.sql"))
 
+    @staticmethod
+    def _registered(con: duckdb.DuckDBPyConnection, area: str) -> list[str]:
+        return [p for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = ? ORDER BY path", [area])
+                .fetchall()]
+
     def _sandbox(self, con: duckdb.DuckDBPyConnection) -> None:
-        allowed = [str(self.layout.root / d) + os.sep for d in ("cadences", "tic", "_history")]
-        con.execute("SET allowed_directories = ?", [allowed])
+        """No file access at all: the data arrive as registered datasets and the catalog is attached
+        read-only before this, so no statement can create, change or delete a file, nor read one
+        outside the lake. Spilling goes to a private temporary folder, never into the lake."""
+        con.execute("SET allowed_directories = []")
+        con.execute("SET allowed_paths = []")
+        con.execute("SET temp_directory = ?", [_spill_directory()])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
 
@@ -390,10 +394,20 @@ _SQL_TYPES = {"float": "FLOAT", "double": "DOUBLE", "int32": "INTEGER", "int64":
               "dictionary<values=string, indices=int32, ordered=0>": "VARCHAR"}
 
 
-def _empty_view(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]]) -> None:
+def _spill_directory() -> str:
+    import tempfile
+
+    return os.path.join(tempfile.gettempdir(), f"larun-lake-spill-{os.getuid()}")
+
+
+def _empty_view(
+    con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]], *, fail: bool = False
+) -> None:
+    """A typed view with no rows; with fail=True reading it raises instead (a stand-in never answers)."""
     # Plain SQL rather than a registered Arrow table: handing DuckDB a Python object imports pandas (0.3 s).
     select = ", ".join(f'CAST(NULL AS {sql_type}) AS "{column}"' for column, sql_type in columns)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} WHERE false")
+    where = f"error('{name} was not loaded for this statement')" if fail else "false"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {select} WHERE {where}")
 
 
 def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,60 @@
+"""The registered data files of an area as one pyarrow dataset, for the SQL surface.
+
+DuckDB reads the lake's Parquet through these datasets rather than through its own
+file system: the connection that runs a user's SQL is then given no file access at
+all (DuckDB's `allowed_directories` would grant writes as well as reads). A dataset is
+built from the catalog's file list without touching the files, so a missing file
+fails only the queries that read it; partition pruning on mission/author/period and
+row-group statistics still apply, because each file carries its Hive keys as a
+partition expression.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from ..schema import CADENCE_SCHEMA
+
+CADENCE_KEYS = pa.schema([("mission", pa.string()), ("author", pa.string()), ("period", pa.string())])
+TIC_KEYS = pa.schema([("hpx", pa.int32())])
+
+
+def _partition_expression(relpath: str, keys: pa.Schema) -> ds.Expression:
+    values = dict(part.split("=", 1) for part in PurePosixPath(relpath).parts if "=" in part)
+    expression = ds.scalar(True)
+    for field in keys:
+        raw = values.get(field.name)
+        value = None if raw is None else (int(raw) if pa.types.is_integer(field.type) else raw)
+        expression = expression & (ds.field(field.name) == pa.scalar(value, field.type))
+    return expression
+
+
+def _dataset(root: Path, relpaths: list[str], schema: pa.Schema, keys: pa.Schema) -> ds.Dataset:
+    return ds.FileSystemDataset.from_paths(
+        [str(root / p) for p in relpaths],
+        schema=pa.unify_schemas([schema, keys]),
+        format=ds.ParquetFileFormat(),
+        filesystem=pafs.LocalFileSystem(),
+        partitions=[_partition_expression(p, keys) for p in relpaths],
+    )
+
+
+def cadence_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
+    return _dataset(root, relpaths, CADENCE_SCHEMA, CADENCE_KEYS)
+
+
+def tic_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
+    """TIC files carry MAST's columns; their union (by name) is read from the files' footers."""
+    schemas = []
+    for relpath in relpaths:
+        try:
+            schemas.append(pq.read_schema(str(root / relpath)))
+        except OSError:  # missing or damaged: only queries that read it will fail
+            continue
+    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([("ID", pa.int64())])
+    return _dataset(root, relpaths, schema, TIC_KEYS)
