@@ -21,6 +21,7 @@ from .api import Lake
 from .config import Settings
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, LarunLakeError, UsageError
 from .ingest.importer import discover
+from .lake.outputs import check_output
 
 app = typer.Typer(
     name="larun-lake",
@@ -152,6 +153,7 @@ def sql(
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from a file.")] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(ui.FORMATS)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows shown by the table/markdown formats.")] = 1000,
 ) -> None:
     """Run read-only SQL over the lake (tables: lightcurves, cadences, products, runs, quality_bits, ...)."""
@@ -166,8 +168,11 @@ def sql(
             query = file.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"{file}: cannot read SQL file ({exc.strerror})", hint="check the path") from exc
-    result = ctx.obj.lake().sql(query)
-    ui.print_rows(result.arrow(), fmt, max_rows=max_rows, output=str(output) if output else None)
+    lake = ctx.obj.lake()
+    if output is not None:
+        output = check_output(lake.path, output, overwrite=overwrite, option="--output")
+    result = lake.sql(query)
+    ui.print_rows(result.arrow(), fmt, max_rows=max_rows, output=output)
 
 
 @app.command()

@@ -6,11 +6,15 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pyarrow as pa
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+
+from .lake import files
+from .lake.outputs import remove_stale_temporaries, temporary_beside
 
 # Piped output is not squeezed to 80 columns.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -32,32 +36,43 @@ def print_error(message: str) -> None:
     err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
 
 
-def print_rows(table: pa.Table, fmt: str, *, max_rows: int = 1000, output: str | None = None) -> None:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, output)
+def print_rows(table: pa.Table, fmt: str, *, max_rows: int = 1000, output: Path | None = None) -> None:
+    """Rows to stdout, or to `output` (a checked path: see lake.outputs) through a temporary renamed into place."""
+    if output is None:
+        _write_rows(table, fmt, sys.stdout.buffer, max_rows)
+        sys.stdout.flush()
         return
-    stream = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115
+    remove_stale_temporaries(output)
+    tmp = temporary_beside(output)
     try:
-        if fmt == "csv":
-            # pandas quotes only where needed (pyarrow quotes every string)
-            stream.write(table.to_pandas().to_csv(index=False, lineterminator="\n").encode())
-        elif fmt in ("json", "jsonl"):
-            rows = table.to_pylist()
-            if fmt == "json":
-                stream.write(json.dumps(rows, default=str, indent=1).encode() + b"\n")
-            else:
-                stream.write(b"".join(json.dumps(r, default=str).encode() + b"\n" for r in rows))
-        elif fmt == "markdown":
-            stream.write(_markdown(table, max_rows).encode())
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, str(tmp))
         else:
-            _rich_table(table, max_rows)
+            with files.open_output(tmp) as stream:
+                _write_rows(table, fmt, stream, max_rows)
+        files.publish(tmp, output)
     finally:
-        if output:
-            stream.close()
+        files.remove_any(tmp)
+
+
+def _write_rows(table: pa.Table, fmt: str, stream, max_rows: int) -> None:
+    if fmt == "csv":
+        # pandas quotes only where needed (pyarrow quotes every string)
+        stream.write(table.to_pandas().to_csv(index=False, lineterminator="\n").encode())
+    elif fmt in ("json", "jsonl"):
+        rows = table.to_pylist()
+        if fmt == "json":
+            stream.write(json.dumps(rows, default=str, indent=1).encode() + b"\n")
         else:
-            sys.stdout.flush()
+            stream.write(b"".join(json.dumps(r, default=str).encode() + b"\n" for r in rows))
+    elif fmt == "markdown":
+        stream.write(_markdown(table, max_rows).encode())
+    elif stream is sys.stdout.buffer:
+        _rich_table(table, max_rows)
+    else:
+        stream.write(_markdown(table, max_rows).encode())  # a table into a file: the plain-text layout
 
 
 def _cell(value: object) -> str:

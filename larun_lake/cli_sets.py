@@ -19,6 +19,7 @@ from . import cli_output as ui
 from .errors import UsageError
 from .layout import ID_PREFIX
 from .materialize import FORMATS, Fetcher, list_sets, materialize, set_status
+from .materialize.output import check_set_output
 
 # (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
 FetcherFactory = Callable[[Any, dict[str, Any]], Fetcher]
@@ -102,6 +103,7 @@ def materialize_command(
         raise UsageError("--out is required", hint="e.g. --out msets/mdwarfs.parquet")
     state = ctx.obj
     lake = state.lake()
+    check_set_output(lake.path, out, format=fmt, overwrite=overwrite)  # before any work, not after it
     fetcher = None
     if fetch_missing:
         fetcher = fetcher_factory(lake, {"mission": mission, "author": author, "exptime": exptime})

@@ -419,7 +419,7 @@ def test_default_fetcher_harvests_with_the_command_options() -> None:
 
 
 def test_outputs_stay_out_of_the_lake(lake: Lake) -> None:
-    with pytest.raises(UsageError, match="inside the lake's cadences"):
+    with pytest.raises(UsageError, match="is inside the lake"):
         materialize(lake, ALL).write(lake.path / "cadences" / "x.parquet")
 
 

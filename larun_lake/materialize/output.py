@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +21,7 @@ import pyarrow.parquet as pq
 
 from ..errors import UsageError
 from ..lake import files
+from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
 from .lightkurve_meta import quiet_lightkurve
 from .plan import CADENCE_FIELDS, DICTIONARY_FIELDS, PLAIN_SCHEMA
 from .sets import build_manifest, existing_hash, record_set
@@ -82,17 +81,16 @@ def write_set(
     start = time.perf_counter()
     if format not in FORMATS:
         raise UsageError(f"unknown output format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
-    path = Path(os.path.abspath(path))  # also drops a trailing slash of a folder output
+    path = check_set_output(lcs.root, Path(path), format=format, overwrite=overwrite)
     name = name or (path.name if format == "lightkurve-fits" else path.stem)
     if not name or name.startswith("."):
         raise UsageError(f"cannot name a set after {path}", hint="pass --name")
     manifest_path = manifest_path_for(path)
-    _check_outside_lake(lcs.root, path)
-    _check_free(lcs, path, manifest_path, name, overwrite)
+    check_output(lcs.root, manifest_path, overwrite=overwrite)
+    _check_name_free(lcs, name, overwrite)
 
-    tag = f"tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp_data = path.parent / f".{path.name}.{tag}"
-    tmp_manifest = path.parent / f".{manifest_path.name}.{tag}"
+    remove_stale_temporaries(path)
+    tmp_data, tmp_manifest = temporary_beside(path), temporary_beside(manifest_path)
     try:
         files.make_dirs(path.parent)
         WRITERS[format](lcs, tmp_data)
@@ -124,19 +122,27 @@ def write_set(
     )
 
 
-def _check_outside_lake(root: Path, path: Path) -> None:
-    """Outputs never go into the lake's data folders, where plain Parquet readers would see them."""
-    for area in ("cadences", "tic", "_history", "_staging"):
-        if path.is_relative_to(root / area):
-            raise UsageError(f"{path} is inside the lake's {area}/ folder", hint="write sets outside the lake's data")
+def check_set_output(lake_root: Path, path: Path, *, format: str, overwrite: bool) -> Path:
+    """Where a set may be written (see lake.outputs): a folder output replaces only an earlier set's folder."""
+    folder = format == "lightkurve-fits"
+    return check_output(lake_root, path, overwrite=overwrite, folder=folder, replaceable_folder=_earlier_fits_set)
 
 
-def _check_free(lcs: LightCurveSet, path: Path, manifest_path: Path, name: str, overwrite: bool) -> None:
+def _earlier_fits_set(folder: Path) -> bool:
+    """A folder an earlier lightkurve-fits set wrote: its manifest beside it names it, and it holds FITS files only."""
+    try:
+        manifest = json.loads(manifest_path_for(folder).read_text())
+    except (OSError, ValueError):
+        return False
+    output = manifest.get("output") or {}
+    if output.get("format") != "lightkurve-fits" or Path(output.get("path", "")) != folder:
+        return False
+    return all(entry.is_file() and entry.name.endswith(".fits") for entry in folder.iterdir())
+
+
+def _check_name_free(lcs: LightCurveSet, name: str, overwrite: bool) -> None:
     if overwrite:
         return
-    for target in (path, manifest_path):
-        if files.taken(target):
-            raise UsageError(f"{target} exists", hint="pass --overwrite to replace it, or choose another --out")
     old = existing_hash(lcs.catalog, name)
     if old is not None and old != lcs.content_hash:
         raise UsageError(
@@ -148,7 +154,7 @@ def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
     """Rename into place; a replaced folder is moved aside first (rename cannot replace a folder)."""
     aside = None
     if replace and files.is_dir(final):  # a folder cannot be renamed over: move the old one aside first
-        aside = final.parent / f".{final.name}.old-{secrets.token_hex(4)}"
+        aside = temporary_beside(final, "old")
         files.publish(final, aside)
     elif not replace and files.taken(final):
         raise UsageError(f"{final} appeared while writing", hint="pass --overwrite or choose another --out")

@@ -13,6 +13,7 @@ import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,6 +21,7 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..errors import UsageError
+from ..lake import files
 from ..sqlfiles import load_sql
 from .options import MaterializeOptions
 from .select import Selection, resolve
@@ -115,7 +117,14 @@ def list_sets(catalog: Catalog) -> pa.Table:
     with catalog.read(sandbox=False, surface=False) as con:
         if not _has_tables(con):
             return pa.Table.from_pylist([], schema=pa.schema([("name", pa.string())]))
-        return con.sql(load_sql("materialize/sets_list.sql")).to_arrow_table()
+        table = con.sql(load_sql("materialize/sets_list.sql")).to_arrow_table()
+    present = [output_present(p) for p in table.column("output_path").to_pylist()]
+    return table.append_column("output_present", pa.array(present, pa.bool_()))
+
+
+def output_present(path: str | None) -> bool:
+    """Whether a set's output is still where it was written (users move and delete them)."""
+    return bool(path) and files.taken(Path(path))
 
 
 @dataclass
@@ -129,10 +138,11 @@ class SetStatus:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     error: str | None = None  # the statement no longer runs
+    output_gone: bool = False  # the written output is no longer at its path
 
     @property
     def changed(self) -> bool:
-        return bool(self.error or self.superseded or self.added or self.removed)
+        return bool(self.error or self.superseded or self.added or self.removed or self.output_gone)
 
     def summary(self) -> str:
         if self.error:
@@ -140,6 +150,8 @@ class SetStatus:
         if not self.changed:
             return f"set {self.name}: unchanged (the lake gives the same {self.record['n_lightcurves']} light curves)"
         parts = []
+        if self.output_gone:
+            parts.append(f"its output {self.record['output_path']} is gone")
         if self.superseded:
             parts.append(f"{len(self.superseded)} light curve(s) have a newer version")
         if self.added:
@@ -160,7 +172,7 @@ def set_status(catalog: Catalog, name: str) -> SetStatus:
             for lc, sha, rel, _ in con.execute(load_sql("materialize/set_members.sql"), {"name": name}).fetchall()
         }
     options = MaterializeOptions(**json.loads(record["options"]))
-    status = SetStatus(name, record, None)
+    status = SetStatus(name, record, None, output_gone=not output_present(record["output_path"]))
     try:
         selection: Selection = resolve(catalog, record["sql_text"], options)
     except UsageError as exc:
