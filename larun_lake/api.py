@@ -11,6 +11,7 @@ from .catalog import Catalog
 from .config import Settings
 from .errors import UsageError
 from .ingest.importer import IngestReport, ProgressFn, import_paths
+from .lake.rebuild import RebuildReport, rebuild_catalog
 from .lake.verify import VerifyReport, verify_lake
 from .layout import ID_PREFIX, LakeLayout
 from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
@@ -67,7 +68,9 @@ class Lake:
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
         factory = (lambda total: progress) if progress else None
-        return import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory)
+        report = import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory)
+        self.catalog.publish_snapshot()
+        return report
 
     # -- harvesting from MAST -------------------------------------------------------------------
     def mast_client(self, mast_url: str | None = None):  # -> larun_lake.mast.client.MastClient
@@ -84,8 +87,10 @@ class Lake:
         conditions = parse_where(where) if where else None
         client = client or self.mast_client(mast_url)
         params = {"ids": ids, "cone": cone, "where": where}
-        return harvest_tic(self.catalog, client, ids=ids, cone=cone, where=conditions,
-                           mast_url=client_url(client, mast_url or self.settings.mast_url), parameters=params)
+        report = harvest_tic(self.catalog, client, ids=ids, cone=cone, where=conditions,
+                             mast_url=client_url(client, mast_url or self.settings.mast_url), parameters=params)
+        self.catalog.publish_snapshot()
+        return report
 
     def harvest_lightcurves(self, targets: list[str] | str | None = None, *, from_sql: str | None = None,
                             mission: list[str] | str | None = None, author: list[str] | str | None = None,
@@ -119,9 +124,12 @@ class Lake:
         params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
                   "periods": sorted(periods) if periods else None, "workers": workers, "offline": offline,
                   "max_age": max_age, "keep_fits": keep_fits}
-        return harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
-                           offline=offline, max_age=parse_max_age(max_age), retry_quarantined=retry_quarantined,
-                           parameters=params)
+        report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
+                             offline=offline, max_age=parse_max_age(max_age), retry_quarantined=retry_quarantined,
+                             parameters=params)
+        if not dry_run and self.catalog.exists():
+            self.catalog.publish_snapshot()
+        return report
 
     def _ids_from_sql(self, query: str, missions: list[str]) -> list[str]:
         result = self.sql(query)
@@ -164,4 +172,11 @@ class Lake:
         return lake_status(self.catalog)
 
     def verify(self, *, checksums: bool = True, forget_missing: bool = False) -> VerifyReport:
-        return verify_lake(self.catalog, check_checksums=checksums, forget_missing=forget_missing)
+        report = verify_lake(self.catalog, check_checksums=checksums, forget_missing=forget_missing)
+        if report.consistent:  # a damaged catalog must not replace the snapshot it may be rebuilt from
+            self.catalog.publish_snapshot()
+        return report
+
+    def rebuild_catalog(self) -> RebuildReport:
+        """A new catalog from the lake's latest snapshot, checked against the data files (see rebuild.py)."""
+        return rebuild_catalog(self.catalog)

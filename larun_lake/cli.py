@@ -22,6 +22,7 @@ from .config import Settings
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, LarunLakeError, UsageError
 from .ingest.importer import discover
 from .lake.outputs import check_output
+from .lake.verify import VerifyReport
 
 app = typer.Typer(
     name="larun-lake",
@@ -190,14 +191,41 @@ def verify(
         ui.out.print(f"repaired: {line}", highlight=False)
     for rel in report.missing:
         ui.err.print(f"missing: {rel} (run verify --forget-missing, then import or harvest again)", highlight=False)
+    _print_verify(report)
+    raise typer.Exit(EXIT_OK if report.consistent else EXIT_PARTIAL)
+
+
+def _print_verify(report: VerifyReport) -> None:
     for rel in report.corrupt:
-        ui.err.print(f"corrupt: {rel} (checksum or row count differs from the catalog)", highlight=False)
+        ui.err.print(f"corrupt: {rel} (checksum or row count differs from the catalog; import or harvest its "
+                     "light curves again to repair it)", highlight=False)
+    rebuild = "the catalog looks damaged: nothing was deleted; see 'larun-lake rebuild-catalog --help'"
+    if report.foreign:
+        ui.err.print(f"foreign catalog: {report.foreign} ({rebuild})", highlight=False)
+    for rel in report.incomplete:
+        ui.err.print(f"incomplete: {rel} holds rows the catalog does not account for ({rebuild})", highlight=False)
+    for rel in report.unknown:
+        ui.err.print(f"unknown: {rel} was written by a run this catalog never recorded; kept ({rebuild})",
+                     highlight=False)
     verdict = "consistent" if report.consistent else "NOT consistent"
     ui.out.print(
         f"verify: {report.checked_files} data files checked, {len(report.repairs)} repairs, lake {verdict}",
         highlight=False,
     )
-    raise typer.Exit(EXIT_OK if report.consistent else EXIT_PARTIAL)
+
+
+@app.command("rebuild-catalog")
+@handled
+def rebuild_catalog_cmd(ctx: typer.Context) -> None:
+    """Rebuild a lost or unreadable catalog from the lake's latest snapshot (<lake>/_catalog), then verify it.
+    An unreadable catalog file is kept beside it, renamed; data files are never deleted by this command."""
+    report = ctx.obj.lake().rebuild_catalog()
+    if report.kept_damaged:
+        ui.err.print(f"kept the unreadable catalog as {report.kept_damaged}", highlight=False)
+    restored = ", ".join(f"{k} {v}" for k, v in report.restored.items() if v)
+    ui.out.print(f"rebuilt the catalog from snapshot {report.snapshot}: {restored}", highlight=False)
+    _print_verify(report.verify)
+    raise typer.Exit(EXIT_OK if report.verify.consistent else EXIT_PARTIAL)
 
 
 from . import cli_harvest, cli_sets  # noqa: E402  (commands register themselves on the app)

@@ -21,6 +21,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import LakeBusyError, NotALakeError, SchemaVersionError
+from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
 from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
@@ -81,21 +82,50 @@ class Catalog:
                 f"lake {root} does not exist", hint="run 'larun-lake import PATH' to create it, or pass --lake"
             )
         if not self.exists():
+            from .snapshot import has_lake_data
+
+            if has_lake_data(self.layout):
+                raise LakeDamagedError(
+                    f"{root} holds lake data but its catalog {self.layout.catalog.name} is missing",
+                    hint=f"rebuild it with 'larun-lake --lake {root} rebuild-catalog', or restore the file",
+                )
             raise NotALakeError(
                 f"{root} is not a lake (no {self.layout.catalog.name})",
                 hint="pass the folder that 'larun-lake import' created, or create one with import",
             )
 
     def create_if_missing(self) -> None:
-        """Create the lake folder and an empty catalog (used by import and harvest)."""
+        """Create the lake folder and an empty catalog (used by import and harvest).
+
+        A folder that holds lake data but no catalog is a damaged lake, not a new one: an empty
+        catalog beside old data would make every data file look like an orphan.
+        """
         if self.exists():
             return
         root = self.layout.root
         if root.exists() and not root.is_dir():
             raise NotALakeError(f"lake path {root} is a file", hint="pass a folder with --lake")
-        root.mkdir(parents=True, exist_ok=True)
+        from .snapshot import has_lake_data
+
+        if has_lake_data(self.layout):
+            raise LakeDamagedError(
+                f"{root} holds lake data but its catalog {self.layout.catalog.name} is missing",
+                hint=f"rebuild it with 'larun-lake --lake {root} rebuild-catalog', or restore the file",
+            )
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NotALakeError(f"cannot create lake folder {root}: {exc.strerror}", hint="pass a writable --lake") from exc
         with self.write("create") as con:
-            con.execute("SELECT 1")  # schema is applied on attach
+            con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('lake_id', ?)", [uuid.uuid4().hex])
+
+    def publish_snapshot(self) -> None:
+        """Copy the catalog's tables into <lake>/_catalog (see snapshot.py); every writing command ends so."""
+        from . import snapshot
+
+        with self.write("snapshot") as con:
+            con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('lake_id', ?)", [uuid.uuid4().hex])
+            snapshot.publish(con, self.layout)
 
     # -- connections -------------------------------------------------------------------------
     def _config(self) -> dict:
@@ -212,14 +242,28 @@ class Catalog:
         self.require()
         con, shared = self._connect(read_only=True, shared=not sandbox)
         try:
-            self._check_version(con)
-            if surface:
-                self._install_surface(con, data=data)
-            if sandbox:
-                self._sandbox(con)
-            yield con
+            with self.damage_errors():
+                self._check_version(con)
+                if surface:
+                    self._install_surface(con, data=data)
+                if sandbox:
+                    self._sandbox(con)
+                yield con
         finally:
             self._release(con, shared)
+
+    @contextmanager
+    def damage_errors(self) -> Iterator[None]:
+        """DuckDB failing to read the catalog file itself (cut short, overwritten) is damage to the lake."""
+        try:
+            yield
+        except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as exc:
+            if str(self.layout.catalog) not in str(exc) and not isinstance(exc, duckdb.SerializationException):
+                raise
+            raise LakeDamagedError(
+                f"catalog {self.layout.catalog} is damaged: {str(exc).splitlines()[0]}",
+                hint="restore the file, or run 'larun-lake rebuild-catalog'",
+            ) from exc
 
     @contextmanager
     def write(self, command: str) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -343,14 +387,15 @@ class WriteSession:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._attach()
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            self._rollback(con)
-            raise
-        con.execute("COMMIT")
+        with self.catalog.damage_errors():
+            con = self._attach()
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                self._rollback(con)
+                raise
+            con.execute("COMMIT")
 
     def let_waiters_in(self) -> None:
         if self._con is not None and self.catalog.others_waiting():

@@ -4,6 +4,11 @@ Safe repairs: delete unregistered (orphan) data files and staging left by dead r
 mark runs whose process died as interrupted. Missing or altered data files are
 reported; with `forget_missing` their light curves are dropped from the catalog and
 their products marked failed, so that the next import or harvest fetches them again.
+
+An unregistered data file is an orphan only when a run this catalog recorded wrote it
+(a killed run's leftover). A file of a run the catalog never saw, a catalog whose rows do
+not account for its registered files, or a catalog of another lake means the catalog is
+damaged, not the data: nothing is deleted, and the lake is reported NOT consistent.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from ..catalog import Catalog
+from ..catalog import Catalog, snapshot
 from ..catalog.db import now
 from ..layout import CADENCES, HISTORY, TIC
+from ..sqlfiles import load_sql
 from . import files
 
 
@@ -28,10 +34,14 @@ class VerifyReport:
     staging_removed: list[str] = field(default_factory=list)
     runs_marked_interrupted: list[str] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # data files of runs the catalog never recorded
+    incomplete: list[str] = field(default_factory=list)  # registered files whose rows the catalog lacks
+    foreign: str | None = None  # the catalog belongs to another lake
 
     @property
     def consistent(self) -> bool:
-        return not (self.corrupt or (self.missing and not self.forgotten))
+        damaged = self.unknown or self.incomplete or self.foreign
+        return not (damaged or self.corrupt or (self.missing and not self.forgotten))
 
     @property
     def repairs(self) -> list[str]:
@@ -72,12 +82,23 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 str(path)
             ).metadata.num_rows != rows[rel]:
                 report.corrupt.append(rel)
+        known_runs = {r for (r,) in con.execute("SELECT run_id FROM lake.runs").fetchall()}
+        report.incomplete = [p for p, *_ in con.execute(load_sql("verify/incomplete_files.sql")).fetchall()]
+        meta = dict(con.execute("SELECT key, value FROM lake.lake_meta").fetchall())
+        lake_id = snapshot.lake_id_of(layout)
+        if lake_id and meta.get("lake_id") and lake_id != meta["lake_id"]:
+            report.foreign = f"catalog lake id {meta['lake_id']}, lake snapshots {lake_id}"
+        damaged = bool(report.incomplete or report.foreign)
         for area in (CADENCES, HISTORY, TIC):
             for path in files.list_files(layout.root / area):
                 rel = path.relative_to(layout.root).as_posix()
-                if rel not in registered:
-                    files.remove(path)
-                    report.orphans_removed.append(rel)
+                if rel in registered:
+                    continue
+                if damaged or snapshot.run_of_data_file(rel) not in known_runs:
+                    report.unknown.append(rel)
+                    continue
+                files.remove(path)
+                report.orphans_removed.append(rel)
         live_runs = {
             r
             for (r, pid) in con.execute("SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall()
@@ -94,7 +115,7 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 if entry.name not in live_runs:
                     files.remove_tree(entry) if entry.is_dir() else files.remove(entry)
                     report.staging_removed.append(entry.name)
-        if forget_missing and report.missing:
+        if forget_missing and report.missing and not damaged:
             for rel in report.missing:
                 con.execute(
                     "UPDATE lake.products SET state = 'failed', last_error = 'data file missing: fetch again', "

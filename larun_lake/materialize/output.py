@@ -109,6 +109,7 @@ def write_set(
     finally:
         for tmp in (tmp_data, tmp_manifest):
             files.remove_any(tmp)
+    lcs.catalog.publish_snapshot()
     return WriteResult(
         name,
         path,
