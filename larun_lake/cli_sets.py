@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from . import cli_output as ui
-from .errors import UsageError
+from .errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from .layout import ID_PREFIX
 from .materialize import FORMATS, BinWidthWarning, Fetcher, list_sets, materialize, set_status
 
@@ -196,7 +196,8 @@ def sets_show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Re-run a set's selection and say whether the lake has changed for it (new versions, light
-    curves added or gone)."""
+    curves added or gone). Exit code 0 when the set is unchanged, 1 when it changed (or its
+    selection no longer runs), 2 when no set has that name, so scripts can test it."""
     status = set_status(ctx.obj.lake().catalog, name)
     if as_json:
         payload = {
@@ -211,7 +212,7 @@ def sets_show_command(
             "record": status.record,
         }
         ui.out.print_json(json.dumps(payload, default=str))
-        return
+        raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
     record = status.record
     lines = [
         f"set {record['name']}: {record['n_lightcurves']} light curves, {record['n_rows']} cadences, "
@@ -230,6 +231,7 @@ def sets_show_command(
     lines += [f"  gone: {lc}" for lc in status.removed]
     for line in lines:
         ui.out.print(line, highlight=False, markup=False)
+    raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
 
 
 def _selection_text(query: str | None, file: Path | None) -> str:

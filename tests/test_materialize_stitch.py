@@ -17,7 +17,8 @@ from larun_lake.materialize import materialize
 from larun_lake.materialize import options as materialize_options
 from larun_lake.sqlfiles import load_sql
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, SPOC_S1
+from .test_import import _with_release
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lightkurve warns about optional extras at import
@@ -216,6 +217,26 @@ def test_bin_command_refuses_non_positive_widths(hat_p_2_lake: Path, tmp_path: P
     assert result.exit_code == 2 and "bin width" in result.output
     assert ("not a positive number" in result.output) == (width != "inf")
     assert not out.exists()
+
+
+# -- sets show -----------------------------------------------------------------------------------
+def test_sets_show_exits_1_when_the_set_changed(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([SPOC_S1])
+    materialize(lake, "SELECT lc_id FROM lightcurves", normalize=True).write(tmp_path / "s.parquet")
+    runner, app = CliRunner(), _local_app()
+    base = ["--lake", str(lake.path), "sets", "show", "s"]
+    result = runner.invoke(app, base)
+    assert result.exit_code == 0 and "unchanged" in result.output
+    assert runner.invoke(app, [*base, "--json"]).exit_code == 0
+    lake.import_files([_with_release(SPOC_S1, tmp_path / "newer_lc.fits", 99, "spoc-9.9.9-20300101", scale=2.0)])
+    result = runner.invoke(app, base)
+    assert result.exit_code == 1 and "CHANGED" in result.output
+    result = runner.invoke(app, [*base, "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["changed"] is True
+    assert runner.invoke(app, ["--lake", str(lake.path), "sets", "show", "nope"]).exit_code == 2
+    help_text = runner.invoke(app, ["sets", "show", "--help"]).output
+    assert "Exit code 0" in help_text and "1 when" in help_text
 
 
 # -- shipped examples ----------------------------------------------------------------------------
