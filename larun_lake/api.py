@@ -153,12 +153,13 @@ class Lake:
 
     # -- materializing sets -----------------------------------------------------------------------
     def materialize(self, sql: str, *, flux: str = "auto", quality: str | int = "default", remove_nans: bool = True,
-                    normalize: bool = False, bin: str | float | None = None, stitch: bool = False,
-                    fetcher: Fetcher | None = None, threads: int | None = None,
-                    memory_limit: str | None = None) -> LightCurveSet:
+                    normalize: bool | None = None, bin: str | float | None = None, stitch: bool = False,
+                    stitch_prefer: str | list[str] | None = None, fetcher: Fetcher | None = None,
+                    threads: int | None = None, memory_limit: str | None = None) -> LightCurveSet:
         """Light curves one SELECT names (lc_id, tic_id, or mission + target_id); cadences read on demand."""
         return materialize_set(self, sql, flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize,
-                               bin=bin, stitch=stitch, fetcher=fetcher, threads=threads, memory_limit=memory_limit)
+                               bin=bin, stitch=stitch, stitch_prefer=stitch_prefer, fetcher=fetcher,
+                               threads=threads, memory_limit=memory_limit)
 
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +17,9 @@ from typing import Annotated, Any
 import typer
 
 from . import cli_output as ui
-from .errors import UsageError
+from .errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from .layout import ID_PREFIX
-from .materialize import FORMATS, Fetcher, list_sets, materialize, set_status
+from .materialize import FORMATS, BinWidthWarning, Fetcher, list_sets, materialize, set_status
 from .materialize.output import check_set_output
 
 # (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
@@ -77,12 +78,44 @@ def materialize_command(
     quality: Annotated[
         str, typer.Option(help="Quality preset (none, default, hard, hardest) or an integer bitmask.")
     ] = "default",
-    normalize: Annotated[bool, typer.Option("--normalize/--no-normalize", help="Divide by the median flux.")] = False,
+    normalize: Annotated[
+        bool | None,
+        typer.Option(
+            "--normalize/--no-normalize",
+            help="Divide each light curve by its median flux (default: off, on with --stitch).",
+            show_default=False,
+        ),
+    ] = None,
     remove_nans: Annotated[
         bool, typer.Option("--remove-nans/--keep-nans", help="Drop NaN-flux cadences (NaN times always go).")
     ] = True,
-    bin: Annotated[str | None, typer.Option("--bin", help="Bin each light curve: seconds, or 10min, 2h, ...")] = None,
-    stitch: Annotated[bool, typer.Option(help="Join each target's light curves, sorted by time.")] = False,
+    bin: Annotated[
+        str | None,
+        typer.Option(
+            "--bin",
+            help="Bin each light curve: seconds, or 10min, 2h, ... (positive). A width shorter than the "
+            "cadence of some light curves is allowed, since a set may mix 2-min and 30-min data, "
+            "but prints a warning naming those cadences: their bins hold one cadence each.",
+        ),
+    ] = None,
+    stitch: Annotated[
+        bool,
+        typer.Option(
+            help="Join each target's light curves of one pipeline and exposure time into one series "
+            "sorted by time, each part normalized by its own median (as lightkurve's stitch). "
+            "Pipelines and cadences are never merged: a star with SPOC 2-min and QLP 30-min data "
+            "gives two series."
+        ),
+    ] = False,
+    stitch_prefer: Annotated[
+        str | None,
+        typer.Option(
+            "--stitch-prefer",
+            metavar="KINDS",
+            help="Stitch, per target, only the first of these kinds it has, e.g. SPOC:120,TESS-SPOC,QLP "
+            "(AUTHOR or AUTHOR:EXPTIME_S); targets with none of them are left out. Implies --stitch.",
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Name of the set in the catalog (default: the output's stem).")
     ] = None,
@@ -109,19 +142,36 @@ def materialize_command(
         fetcher = fetcher_factory(lake, {"mission": mission, "author": author, "exptime": exptime})
     elif mission or author or exptime:
         raise UsageError("--mission, --author and --exptime go with --fetch-missing")
-    lcs = materialize(
-        lake,
-        sql,
-        flux=flux,
-        quality=quality,
-        remove_nans=remove_nans,
-        normalize=normalize,
-        bin=bin,
-        stitch=stitch,
-        fetcher=fetcher,
-        threads=threads,
-        memory_limit=memory_limit,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BinWidthWarning)
+        lcs = materialize(
+            lake,
+            sql,
+            flux=flux,
+            quality=quality,
+            remove_nans=remove_nans,
+            normalize=normalize,
+            bin=bin,
+            stitch=stitch,
+            stitch_prefer=stitch_prefer,
+            fetcher=fetcher,
+            threads=threads,
+            memory_limit=memory_limit,
+        )
+    for item in caught:
+        if issubclass(item.category, BinWidthWarning):
+            ui.err.print(f"warning: {item.message}", highlight=False, markup=False)
+        else:
+            warnings.showwarning(item.message, item.category, item.filename, item.lineno)
+    if lcs.options.stitch:
+        n_lc = lcs.members.num_rows
+        left_out = lcs.selection.n_not_preferred
+        ui.err.print(
+            f"stitch: {n_lc} light curves stitched into {len(lcs)} series (one per target, pipeline and exposure time)"
+            + (f"; {left_out} light curve(s) left out by --stitch-prefer" if left_out else ""),
+            highlight=False,
+            markup=False,
+        )
     result = lcs.write(out, format=fmt, overwrite=overwrite, name=name)
     ui.err.print(
         f"materialized set {result.name}: {result.n_lightcurves} light curves, {result.n_rows} cadences -> "
@@ -148,7 +198,8 @@ def sets_show_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Re-run a set's selection and say whether the lake has changed for it (new versions, light
-    curves added or gone)."""
+    curves added or gone). Exit code 0 when the set is unchanged, 1 when it changed (or its
+    selection no longer runs), 2 when no set has that name, so scripts can test it."""
     status = set_status(ctx.obj.lake().catalog, name)
     if as_json:
         payload = {
@@ -160,10 +211,11 @@ def sets_show_command(
             "added": status.added,
             "removed": status.removed,
             "error": status.error,
+            "output_gone": status.output_gone,
             "record": status.record,
         }
         ui.out.print_json(json.dumps(payload, default=str))
-        return
+        raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
     record = status.record
     lines = [
         f"set {record['name']}: {record['n_lightcurves']} light curves, {record['n_rows']} cadences, "
@@ -182,6 +234,7 @@ def sets_show_command(
     lines += [f"  gone: {lc}" for lc in status.removed]
     for line in lines:
         ui.out.print(line, highlight=False, markup=False)
+    raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
 
 
 def _selection_text(query: str | None, file: Path | None) -> str:

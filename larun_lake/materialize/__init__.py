@@ -14,12 +14,14 @@ sets.py             manifest, content hash, named sets in the catalog, change de
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..catalog import Catalog
 from .frame import DEFAULT_MEMORY_LIMIT
 from .lcset import LightCurveSet, MaterializedLightCurve
-from .options import MaterializeOptions
+from .options import BinWidthWarning, MaterializeOptions
 from .output import FORMATS, WriteResult
 from .plan import LONG_COLUMNS
 from .select import Fetcher, require_members, resolve
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "LONG_COLUMNS",
+    "BinWidthWarning",
     "Fetcher",
     "LightCurveSet",
     "MaterializeOptions",
@@ -50,9 +53,10 @@ def materialize(
     flux: str = "auto",
     quality: str | int = "default",
     remove_nans: bool = True,
-    normalize: bool = False,
+    normalize: bool | None = None,
     bin: str | float | None = None,
     stitch: bool = False,
+    stitch_prefer: str | Sequence[str] | None = None,
     fetcher: Fetcher | None = None,
     threads: int | None = None,
     memory_limit: str | None = None,
@@ -62,13 +66,23 @@ def materialize(
     flux: 'auto' (the lake's `flux`, lightkurve's default column), 'pdcsap', 'sap' or any flux
     column of the cadence schema; quality: none/default/hard/hardest or an integer bitmask;
     remove_nans drops NaN-flux cadences (NaN-time cadences are always dropped); normalize divides
-    flux and flux_err by the masked median; bin ('10min', '30s' or seconds) averages within each
-    light curve; stitch joins each target's light curves, sorted by time. With a fetcher, targets
-    the lake lacks are passed to it as (mission, target_id) pairs and the selection runs again.
-    The cadences are read only when the set is used (to_pandas, iteration, write, ...).
+    flux and flux_err by the masked median (off by default, on when stitching); bin ('10min', '30s'
+    or seconds) averages within each light curve, with a BinWidthWarning when it is shorter than
+    the cadence of some light curves; stitch joins, as lightkurve's LightCurveCollection.stitch()
+    does, each target's normalized light curves of one pipeline and exposure time (one series per
+    target, author and exptime_s, sorted by time); stitch_prefer ('SPOC:120,TESS-SPOC' or a list)
+    stitches, per target, only the first of those kinds it has. With a fetcher, targets the lake
+    lacks are passed to it as (mission, target_id) pairs and the selection runs again. The
+    cadences are read only when the set is used (to_pandas, iteration, write, ...).
     """
     options = MaterializeOptions.create(
-        flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize, bin=bin, stitch=stitch
+        flux=flux,
+        quality=quality,
+        remove_nans=remove_nans,
+        normalize=normalize,
+        bin=bin,
+        stitch=stitch,
+        stitch_prefer=stitch_prefer,
     )
     # DuckDB's threads and memory are set explicitly, for the catalog connection as for the engine's.
     threads = threads or os.cpu_count() or 2
@@ -76,4 +90,7 @@ def materialize(
     catalog = Catalog(lake.layout, wait_s=lake.catalog.wait_s, threads=threads, memory_limit=memory_limit)
     selection = resolve(catalog, sql, options, fetcher=fetcher)
     require_members(selection)
+    note = options.check_bin_width(selection.members)
+    if note:
+        warnings.warn(note, BinWidthWarning, stacklevel=2)
     return LightCurveSet(catalog, selection, options, threads=threads, memory_limit=memory_limit)

@@ -10,7 +10,7 @@ division as a DuckDB query over the Arrow batches took 1.8 s into pandas against
 way, the difference being DuckDB's Arrow import and export of every cadence.) DuckDB does what
 needs a relational engine: the selection (select.py), binning (GROUP BY) and stitching (ORDER
 BY), on a plain in-memory connection that never holds the catalog. Batches hold whole units (a
-light curve, or a target when stitching), bounded in rows, and the next batch is read while the
+light curve, or a stitched series), bounded in rows, and the next batch is read while the
 current one is consumed, so memory does not grow with the set.
 """
 

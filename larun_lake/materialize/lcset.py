@@ -33,9 +33,9 @@ SHRINK_BELOW = 0.8  # to_pandas copies columns to their exact size when over a f
 
 @dataclass(frozen=True)
 class MaterializedLightCurve:
-    """One light curve (or one stitched target): its cadences and lightkurve-style metadata."""
+    """One light curve (or one stitched series): its cadences and lightkurve-style metadata."""
 
-    lc_id: str  # for a stitched target: the light curves' ids joined with '+'
+    lc_id: str  # for a stitched series: the light curves' ids joined with '+'
     meta: dict[str, Any]
     table: pa.Table  # long-form rows
     members: list[dict[str, Any]]  # the catalog rows of the light curve(s) it is made of
@@ -126,7 +126,7 @@ class LightCurveSet:
         return content_hash(self.sql, self.options, self.members)
 
     def __len__(self) -> int:
-        """Number of light curves iteration yields (targets when stitching)."""
+        """Number of light curves iteration yields (stitched series when stitching)."""
         units = self._plan.units
         return int(units[-1]) + 1 if len(units) else 0
 
@@ -163,7 +163,7 @@ class LightCurveSet:
         return pl.from_arrow(self.to_arrow())
 
     def __iter__(self) -> Iterator[MaterializedLightCurve]:
-        """One light curve (one target when stitching) at a time; memory stays bounded by a batch."""
+        """One light curve (one stitched series when stitching) at a time; memory stays bounded by a batch."""
         for units in self.iter_unit_batches():
             yield from units
 

@@ -20,7 +20,7 @@ _UNITS = {"e-/s": "electron / s", "electron/s": "electron / s", "": ""}
 
 
 def unit_label(rows: list[dict[str, Any]]) -> str:
-    """The id of a yielded light curve: its lc_id, or the lc_ids of a stitched target joined by '+'."""
+    """The id of a yielded light curve: its lc_id, or the lc_ids of a stitched series joined by '+'."""
     return "+".join(r["lc_id"] for r in rows)
 
 

@@ -4,7 +4,13 @@ hash and its manifest see one spelling of each choice."""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+
+import pyarrow as pa
 
 from ..config import duration_seconds
 from ..errors import UsageError
@@ -14,6 +20,11 @@ from ..schema import CADENCE_TYPES, FLUX_CHOICES
 
 # Short names users type; everything else must be a flux column of the cadence schema.
 FLUX_ALIASES = {"auto": "auto", "flux": "auto", "pdcsap": "pdcsap_flux", "sap": "sap_flux"}
+_KIND_RE = re.compile(r"^([A-Z0-9][A-Z0-9_-]*)(?::(\d+))?$")  # AUTHOR or AUTHOR:EXPTIME_S
+
+
+class BinWidthWarning(UserWarning):
+    """The bin width is shorter than the cadence of some selected light curves."""
 
 
 def _columns_of(author: str) -> set[str]:
@@ -32,6 +43,10 @@ class MaterializeOptions:
     normalize: bool = False
     bin_s: float | None = None
     stitch: bool = False
+    stitch_prefer: tuple[str, ...] = ()  # per target, the first of these kinds it has (AUTHOR[:EXPTIME_S])
+
+    def __post_init__(self) -> None:  # a record read back from JSON holds a list
+        object.__setattr__(self, "stitch_prefer", tuple(self.stitch_prefer or ()))
 
     @classmethod
     def create(
@@ -40,21 +55,28 @@ class MaterializeOptions:
         flux: str = "auto",
         quality: str | int = "default",
         remove_nans: bool = True,
-        normalize: bool = False,
+        normalize: bool | None = None,
         bin: str | float | None = None,
         stitch: bool = False,
+        stitch_prefer: str | Sequence[str] | None = None,
     ) -> MaterializeOptions:
+        prefer = parse_stitch_prefer(stitch_prefer)
+        stitch = bool(stitch) or bool(prefer)
         return cls(
             flux=normalise_flux(flux),
             quality=normalise_quality(quality),
             remove_nans=bool(remove_nans),
-            normalize=bool(normalize),
+            normalize=stitch_normalize(stitch, normalize),
             bin_s=parse_bin(bin),
-            stitch=bool(stitch),
+            stitch=stitch,
+            stitch_prefer=prefer,
         )
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        if not self.stitch_prefer:  # absent unless used, so earlier sets keep their content hash
+            del out["stitch_prefer"]
+        return out
 
     @property
     def preset(self) -> str | None:
@@ -88,6 +110,31 @@ class MaterializeOptions:
         if self.preset is None:
             return False
         return self.value_column == "flux" or self.flux == flux_column
+
+    def check_bin_width(self, members: pa.Table) -> str | None:
+        """A warning when the bin width is shorter than the measured cadence of some light curves:
+        their bins hold one cadence each, so binning only moves their times to the bin centres."""
+        if not self.bin_s or members.num_rows == 0:
+            return None
+        kinds: Counter = Counter()
+        cadence = members.column("cadence_s").to_pylist()
+        exptime = members.column("exptime_s").to_pylist()
+        rows = zip(
+            members.column("mission").to_pylist(), members.column("author").to_pylist(), cadence, exptime, strict=True
+        )
+        for mission, author, spacing, nominal in rows:
+            seconds = spacing or nominal
+            if seconds and self.bin_s < seconds * 0.999:  # a float spacing of 1800.0000001 s is 1800 s
+                kinds[(mission, author, round(seconds))] += 1
+        if not kinds:
+            return None
+        n = sum(kinds.values())
+        which = f"all {n} light curves" if n == members.num_rows else f"{n} of {members.num_rows} light curves"
+        detail = ", ".join(f"{m}/{a} {s} s: {c}" for (m, a, s), c in sorted(kinds.items()))
+        return (
+            f"--bin {self.bin_s:g} s is shorter than the cadence of {which} ({detail}); "
+            "their bins hold one cadence each, so binning only moves their times to the bin centres"
+        )
 
     def check_available(self, kinds: dict[tuple[str, str], int]) -> None:
         """Refuse a flux column that some selected product kinds ((mission, author) -> count) lack."""
@@ -134,11 +181,53 @@ def parse_bin(value: str | float | None) -> float | None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
+    elif str(value).strip().startswith("-"):
+        seconds = -1.0  # '-10min': a negative width, refused below with the same words as -600
     else:
         try:
             seconds = duration_seconds(str(value))
         except ValueError:
-            raise UsageError(f"cannot read bin width {value!r}", hint="give seconds or e.g. 10min, 30s, 2h, 1d") from None
-    if not seconds > 0:
-        raise UsageError(f"bin width {value!r} is not positive")
+            raise UsageError(
+                f"cannot read bin width {value!r}", hint="give seconds or e.g. 10min, 30s, 2h, 1d"
+            ) from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise UsageError(f"bin width {value!r} is not a positive number of seconds", hint="e.g. --bin 10min")
     return int(seconds) if seconds.is_integer() else seconds
+
+
+def stitch_normalize(stitch: bool, normalize: bool | None) -> bool:
+    """Stitching divides each light curve by its own median first, as lightkurve's
+    LightCurveCollection.stitch() does by default: parts with different flux levels joined raw
+    would show jumps at every gap. Without stitching, normalising is off unless asked for."""
+    if not stitch:
+        return bool(normalize)
+    if normalize is False:
+        raise UsageError(
+            "stitching joins light curves each normalized by its own median, so it cannot keep raw flux",
+            hint="leave out --no-normalize (normalize=False), or materialize without --stitch",
+        )
+    return True
+
+
+def parse_stitch_prefer(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """'TESS-SPOC, SPOC:120' or a list of such items -> ('TESS-SPOC', 'SPOC:120'), upper case."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    kinds = [str(item).strip().upper() for item in items]
+    bad = [k for k in kinds if not (m := _KIND_RE.match(k)) or (m.group(2) is not None and int(m.group(2)) == 0)]
+    if bad or not kinds:
+        raise UsageError(
+            f"cannot read stitch preference {value!r}",
+            hint="list pipelines, each optionally with its exposure time in seconds: e.g. SPOC:120,TESS-SPOC,QLP",
+        )
+    return tuple(dict.fromkeys(kinds))
+
+
+def kind_rank(prefer: tuple[str, ...], author: str, exptime_s: int) -> int | None:
+    """Position of the first preference naming this (author, exptime), or None."""
+    for i, kind in enumerate(prefer):
+        name, _, seconds = kind.partition(":")
+        if name == author.upper() and (not seconds or int(seconds) == exptime_s):
+            return i
+    return None

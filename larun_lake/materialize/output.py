@@ -216,7 +216,12 @@ def _write_fits(lcs: LightCurveSet, tmp: Path) -> None:
 def fits_name(unit: MaterializedLightCurve) -> str:
     """File name of a light curve in a lightkurve-fits folder (no ':' so any filesystem takes it)."""
     stitched = "+" in unit.lc_id
-    base = f"{unit.meta['MISSION']}_{unit.meta['TARGETID']}_stitched" if stitched else unit.lc_id.replace(":", "_")
+    meta = unit.meta  # one stitched series per target, pipeline and exposure time
+    base = (
+        f"{meta['MISSION']}_{meta['TARGETID']}_{meta['AUTHOR']}_{meta['EXPOSURE_S']}_stitched"
+        if stitched
+        else unit.lc_id.replace(":", "_")
+    )
     return f"{base}.fits"
 
 

@@ -1,6 +1,6 @@
 """The numbers a materialization works from, one entry per light curve, as numpy arrays: where its
-rows sit, its bitmask and divisor, the unit it belongs to (itself, or its target when
-stitching), and the dictionary codes of the id columns of the long form."""
+rows sit, its bitmask and divisor, the unit it belongs to (itself, or, when stitching, its
+target's series of one pipeline and exposure time), and the dictionary codes of the id columns of the long form."""
 
 from __future__ import annotations
 
@@ -125,11 +125,16 @@ class Plan:
         return out
 
 
+STITCH_KEY = ("mission", "target_id", "author", "exptime_s")
+
+
 def unit_index(members: pa.Table, stitch: bool) -> np.ndarray:
-    """Unit number per light curve: itself, or its target (mission, target_id) when stitching."""
+    """Unit number per light curve: itself, or, when stitching, its target, pipeline and exposure
+    time: one star's SPOC 2-min, TESS-SPOC and QLP light curves are separate series, since their
+    cadences overlap in time and their fluxes differ."""
     n = members.num_rows
     if not stitch or n == 0:
         return np.arange(n, dtype=np.int64)
-    keys = list(zip(members.column("mission").to_pylist(), members.column("target_id").to_pylist(), strict=True))
-    new = np.array([i == 0 or keys[i] != keys[i - 1] for i in range(n)], dtype=bool)  # members sorted by target
+    keys = list(zip(*(members.column(name).to_pylist() for name in STITCH_KEY), strict=True))
+    new = np.array([i == 0 or keys[i] != keys[i - 1] for i in range(n)], dtype=bool)  # resolve.sql groups them
     return np.cumsum(new) - 1

@@ -19,9 +19,10 @@ from ..catalog import Catalog
 from ..errors import UsageError
 from ..query import check_read_only, user_sql_errors
 from ..sqlfiles import load_sql
-from .options import MaterializeOptions
+from .options import MaterializeOptions, kind_rank
 
 Fetcher = Callable[[list[tuple[str, int]]], None]
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -33,6 +34,7 @@ class Selection:
     n_selected: int  # distinct keys the statement returned
     n_unmatched: int  # lc_ids that are not current light curves of the lake
     missing: list[tuple[str, int]]  # targets named that have no light curve in the lake
+    n_not_preferred: int = 0  # light curves left out because their target has a preferred kind, or none
 
     @property
     def lc_ids(self) -> list[str]:
@@ -85,6 +87,11 @@ def require_members(selection: Selection) -> None:
         return
     if selection.n_selected == 0:
         raise UsageError("the selection returned no rows", hint="check the WHERE clause with 'larun-lake sql'")
+    if selection.n_not_preferred:
+        raise UsageError(
+            f"none of the preferred kinds is among the {selection.n_not_preferred} selected light curves",
+            hint="name other pipelines in the stitch preference, or stitch without one to get every pipeline",
+        )
     detail = f"{selection.n_selected} {selection.key.replace('mission_target_id', 'target')} value(s)"
     hint = "import or harvest them first, or use --fetch-missing" if selection.missing else "check the ids"
     raise UsageError(f"the selection returned {detail}, none of which has a light curve in the lake", hint=hint)
@@ -101,11 +108,31 @@ def _resolve_once(catalog: Catalog, text: str, options: MaterializeOptions) -> S
         columns = [d[0] for d in con.execute("SELECT * FROM materialize_selection LIMIT 0").description]
         key = key_of(columns)
         con.execute("CREATE TEMP TABLE materialize_keys AS " + load_sql(f"materialize/keys_{key}.sql"))
-        params = {"preset": options.preset, "bitmask": options.bitmask}
+        params = {"preset": options.preset, "bitmask": options.bitmask, "stitch": options.stitch}
         members = con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
         missing = [(m, int(t)) for m, t in con.execute(load_sql("materialize/missing.sql")).fetchall()]
         n_selected, n_unmatched = con.execute(load_sql("materialize/key_counts.sql")).fetchall()[0]
+    n_all = members.num_rows
+    if options.stitch_prefer:
+        members = preferred_kinds(members, options.stitch_prefer)
     kinds = Counter(zip(members.column("mission").to_pylist(), members.column("author").to_pylist(), strict=True))
     options.check_available(dict(kinds))
-    return Selection(text, key, members, int(n_selected), int(n_unmatched), missing)
+    return Selection(text, key, members, int(n_selected), int(n_unmatched), missing, n_all - members.num_rows)
 
+
+def preferred_kinds(members: pa.Table, prefer: tuple[str, ...]) -> pa.Table:
+    """Per target, only the light curves of the first preferred kind (author[:exptime]) it has;
+    targets with none of them are left out. Member order is kept."""
+    targets = list(zip(members.column("mission").to_pylist(), members.column("target_id").to_pylist(), strict=True))
+    ranks = [
+        kind_rank(prefer, author, exptime)
+        for author, exptime in zip(
+            members.column("author").to_pylist(), members.column("exptime_s").to_pylist(), strict=True
+        )
+    ]
+    best: dict[tuple[str, int], int] = {}
+    for target, rank in zip(targets, ranks, strict=True):
+        if rank is not None:
+            best[target] = min(rank, best.get(target, rank))
+    keep = [rank is not None and rank == best[t] for t, rank in zip(targets, ranks, strict=True)]
+    return members.filter(pa.array(keep, type=pa.bool_()))

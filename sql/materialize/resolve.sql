@@ -2,7 +2,8 @@
 -- their rows sit (data_file, row_offset, row_count), the precomputed medians and the quality bitmask.
 -- `materialize_keys` (lc_id, mission, target_id, tic_id; NULL where the selection did not give it)
 -- is a TEMP table built from the user's statement. $preset is a preset name, or NULL when
--- $bitmask gives an integer mask.
+-- $bitmask gives an integer mask. With $stitch, the light curves of one target, pipeline and
+-- exposure time are adjacent (each such group is stitched into one series).
 WITH picked AS (
     SELECT lc_id FROM lightcurves WHERE lc_id IN (SELECT lc_id FROM materialize_keys)
     UNION
@@ -23,6 +24,7 @@ SELECT
     lc.campaign,
     lc.period,
     lc.exptime_s,
+    lc.cadence_s,
     lc.bjdrefi,
     lc.bjdreff,
     lc.flux_column,
@@ -51,4 +53,12 @@ SELECT
     lc.ccd
 FROM lightcurves lc
 SEMI JOIN picked p ON p.lc_id = lc.lc_id
-ORDER BY lc.mission, lc.target_id, lc.period, lc.author, lc.exptime_s, lc.lc_id;
+ORDER BY
+    lc.mission,
+    lc.target_id,
+    CASE WHEN CAST($stitch AS BOOLEAN) THEN lc.author END,
+    CASE WHEN CAST($stitch AS BOOLEAN) THEN lc.exptime_s END,
+    lc.period,
+    lc.author,
+    lc.exptime_s,
+    lc.lc_id;
