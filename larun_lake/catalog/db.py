@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from .. import quality
 from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
 from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
@@ -397,16 +398,16 @@ def _empty_view(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[s
 
 
 def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from ..quality import bit_rows, mask_rows  # imports lightkurve: only when a catalog is created
-
+    """Replace the catalog's quality tables with the shipped ones (generated from lightkurve's flag classes)."""
     con.execute("DELETE FROM lake.quality_bits")
     con.execute("DELETE FROM lake.quality_masks")
     con.executemany(
         "INSERT INTO lake.quality_bits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [list(vars(r).values()) for r in bit_rows()],
+        [list(vars(r).values()) for r in quality.bit_rows()],
     )
     con.executemany(
-        "INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)", [list(vars(r).values()) for r in mask_rows()]
+        "INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)",
+        [list(vars(r).values()) for r in quality.mask_rows()],
     )
 
 
