@@ -71,6 +71,18 @@ def handled(fn):
     return wrapper
 
 
+def _print_versions(value: bool) -> None:
+    """--version: the software versions an import or harvest records in `runs`."""
+    if value:
+        from .catalog.runs import software_versions
+
+        versions = sorted(software_versions().items(), key=lambda item: item[0] != "larun_lake_version")
+        for column, number in versions:
+            name = column.removesuffix("_version").replace("_", "-")
+            ui.out.print(f"{name} {number or 'not installed'}", highlight=False)
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -80,6 +92,15 @@ def main_options(
     wait: Annotated[float | None, typer.Option(help="Seconds to wait for a busy lake (env LARUN_LAKE_WAIT).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; errors and summary only.")] = False,
     debug: Annotated[bool, typer.Option(help="Show tracebacks instead of one-line errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_versions,
+            is_eager=True,
+            help="Print the versions of larun-lake and the libraries it records with each run, then exit.",
+        ),
+    ] = False,
 ) -> None:
     """Global options come before the command: larun-lake --lake PATH COMMAND ..."""
     ctx.obj = CliState(Settings.resolve(lake, wait_s=wait), debug, quiet)

@@ -1,14 +1,19 @@
-"""QUALITY bits and the named presets, generated from lightkurve's own flag classes.
+"""QUALITY bits and the named presets, exactly as lightkurve applies them.
 
-Generating (not typing) the masks keeps "quality='default'" here identical to
-`lightkurve.read(..., quality_bitmask='default')` for every product kind.
+The tables are generated from lightkurve's own flag classes (larun_lake/quality_tables.py)
+and ship with the package as data/quality_tables.json, so that "quality='default'" here is
+`lightkurve.read(..., quality_bitmask='default')` for every product kind without importing
+lightkurve (seconds) in every command.
 """
 
 from __future__ import annotations
 
-import warnings
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from pathlib import Path
 
 from .errors import UsageError
 
@@ -18,21 +23,8 @@ PRESETS = ("none", "default", "hard", "hardest")
 # the hard and hardest presets; the bit moved in sector 56 (QLP data release notes).
 QLP_LOW_PRECISION = ((1, 55, 2**12), (56, None, 2**30))
 
-
-@cache
-def flag_classes() -> dict[tuple[str, str], type]:
-    """(mission, author) -> lightkurve flag class. Imported lazily: lightkurve is slow to import."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # lightkurve warns about optional extras at import
-        from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
-
-    return {
-        ("TESS", "SPOC"): TessQualityFlags,
-        ("TESS", "TESS-SPOC"): TessQualityFlags,
-        ("TESS", "QLP"): TessQualityFlags,
-        ("Kepler", "Kepler"): KeplerQualityFlags,
-        ("K2", "K2"): KeplerQualityFlags,
-    }
+# Where the generator writes the tables in a source checkout; readers go through importlib.resources.
+TABLES_PATH = Path(__file__).with_name("data") / "quality_tables.json"
 
 
 @dataclass(frozen=True)
@@ -60,79 +52,43 @@ class BitRow:
     sector_max: int | None
 
 
-def _flag_names(cls: type) -> dict[int, str]:
-    return {
-        v: k for k, v in vars(cls).items() if isinstance(v, int) and not k.isupper() and v > 0 and (v & (v - 1)) == 0
-    }
+@cache
+def tables_text() -> str:
+    return resources.files(__package__).joinpath("data", "quality_tables.json").read_text(encoding="utf-8")
+
+
+def tables_sha256() -> str:
+    """Identifies the shipped tables, so that a catalog holding other ones is refreshed."""
+    return hashlib.sha256(tables_text().encode()).hexdigest()
+
+
+@cache
+def _tables() -> dict:
+    return json.loads(tables_text())
 
 
 _PRELOADED: tuple[MaskRow, ...] | None = None
 
 
 def preload_mask_rows(rows: tuple[MaskRow, ...]) -> None:
-    """Give a worker process the masks computed by its parent, so it never imports lightkurve."""
+    """Give a worker process the masks its parent already holds (saves reading the tables again)."""
     global _PRELOADED
     _PRELOADED = rows
 
 
 def mask_rows() -> tuple[MaskRow, ...]:
     """Every (mission, author, preset[, sector range]) bitmask, as lightkurve applies them."""
-    return _PRELOADED if _PRELOADED is not None else _mask_rows_from_lightkurve()
+    return _PRELOADED if _PRELOADED is not None else _shipped_mask_rows()
 
 
 @cache
-def _mask_rows_from_lightkurve() -> tuple[MaskRow, ...]:
-    rows: list[MaskRow] = []
-    for (mission, author), cls in flag_classes().items():
-        for preset in PRESETS:
-            base = cls.OPTIONS[preset]
-            if author == "QLP" and preset in ("hard", "hardest"):
-                for lo, hi, extra in QLP_LOW_PRECISION:
-                    rows.append(MaskRow(mission, author, preset, lo, hi, base | extra))
-            else:
-                rows.append(MaskRow(mission, author, preset, None, None, base))
-    return tuple(rows)
+def _shipped_mask_rows() -> tuple[MaskRow, ...]:
+    return tuple(MaskRow(**row) for row in _tables()["masks"])
 
 
 def bit_rows() -> list[BitRow]:
     """One row per QUALITY bit per product kind, with its preset membership."""
-    rows: list[BitRow] = []
-    for (mission, author), cls in flag_classes().items():
-        names = _flag_names(cls)
-        for value, description in sorted(cls.STRINGS.items()):
-            rows.append(
-                BitRow(
-                    mission,
-                    author,
-                    value.bit_length() - 1,
-                    value,
-                    names.get(value, f"bit{value}"),
-                    description,
-                    bool(value & cls.DEFAULT_BITMASK),
-                    bool(value & cls.HARD_BITMASK),
-                    bool(value & cls.HARDEST_BITMASK),
-                    None,
-                    None,
-                )
-            )
-        if author == "QLP":
-            for lo, hi, extra in QLP_LOW_PRECISION:
-                rows.append(
-                    BitRow(
-                        mission,
-                        author,
-                        extra.bit_length() - 1,
-                        extra,
-                        "LowPrecision",
-                        "QLP low-precision point",
-                        False,
-                        True,
-                        True,
-                        lo,
-                        hi,
-                    )
-                )
-    return rows
+    return [BitRow(**row) for row in _tables()["bits"]]
 
 
 def bitmask_for(mission: str, author: str, preset: str | int, sector: int | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Arrow schemas of the lake's data files, in one place (the catalog DDL lives in sql/schema.sql).
+"""Arrow schemas of the lake's data files, in one place (the catalog DDL lives in sql/migrations/).
 
 Every cadence file has the same columns so that plain Parquet readers see one schema;
 columns a product kind does not have are all-null (and cost nothing in Parquet).

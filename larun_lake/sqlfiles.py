@@ -18,7 +18,7 @@ def sql_root() -> Traversable:
 
 
 def load_sql(name: str) -> str:
-    """Text of sql/<name> (e.g. 'schema.sql', 'examples/quiet_stars.sql')."""
+    """Text of sql/<name> (e.g. 'views.sql', 'examples/quiet_stars.sql')."""
     node = sql_root()
     for part in name.split("/"):
         node = node / part

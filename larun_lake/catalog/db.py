@@ -25,16 +25,20 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import duckdb
 
+from .. import quality
 from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
 from ..layout import LakeLayout
 from ..schema import CADENCE_SCHEMA
 from ..sqlfiles import load_sql
+from . import migrations
 
-SCHEMA_VERSION = 3
+# The catalog schema this code writes: the number of the last file in sql/migrations/.
+SCHEMA_VERSION = migrations.latest_version()
 # Waiters poll at least this often; a writer with more to commit pauses WRITER_GAP_S when someone waits.
 MAX_BACKOFF_S = 0.05
 WRITER_GAP_S = 0.15
@@ -240,10 +244,10 @@ class Catalog:
         are stand-ins that fail when read, which spares loading pyarrow's dataset layer.
         """
         self.require()
-        con, shared = self._connect(read_only=True, shared=not sandbox)
+        with self.damage_errors():
+            con, shared = self._connect_current(shared=not sandbox)
         try:
             with self.damage_errors():
-                self._check_version(con)
                 if surface:
                     self._install_surface(con, data=data)
                 if sandbox:
@@ -281,21 +285,56 @@ class Catalog:
             session.release()
 
     # -- schema ------------------------------------------------------------------------------
-    def _check_version(self, con: duckdb.DuckDBPyConnection) -> None:
-        try:
-            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchall()
-        except duckdb.CatalogException as exc:
+    def _check_version(self, con: duckdb.DuckDBPyConnection, *, empty_ok: bool = False) -> int:
+        """The catalog's schema version; a catalog from a newer LARUN Lake is refused (exit 3)."""
+        version = migrations.recorded_version(con)
+        if version is None or (version == 0 and not empty_ok):
             raise NotALakeError(
                 f"{self.layout.root} has a catalog without LARUN Lake tables",
                 hint="point --lake at a LARUN Lake folder",
-            ) from exc
-        version = int(row[0][0]) if row else 0
-        if version > SCHEMA_VERSION:
+            )
+        latest = migrations.latest_version()
+        if version > latest:
             raise SchemaVersionError(
                 f"lake {self.layout.root} has catalog schema version {version}, "
-                f"this LARUN Lake understands up to {SCHEMA_VERSION}",
-                hint="upgrade larun-lake",
+                f"this larun-lake ({_own_version()}) understands versions up to {latest}",
+                hint="upgrade larun-lake to open this lake",
             )
+        return version
+
+    def _connect_current(self, *, shared: bool) -> tuple[duckdb.DuckDBPyConnection, bool]:
+        """A read-only connection to a catalog at this code's schema: an older one is upgraded first."""
+        con, shared = self._connect(read_only=True, shared=shared)
+        try:
+            behind = self._check_version(con) < migrations.latest_version()
+            if not behind and self._up_to_date(con):
+                return con, shared
+        except BaseException:
+            self._release(con, shared)
+            raise
+        self._release(con, shared)
+        try:
+            with self.write("upgrade catalog"):  # migrations run when the writer attaches
+                pass
+        except (NotALakeError, OSError):
+            if behind:
+                raise
+            # Only the migration log or the quality tables are missing: a catalog we may not write still reads.
+        con, shared = self._connect(read_only=True, shared=shared)
+        try:
+            self._check_version(con)
+        except BaseException:
+            self._release(con, shared)
+            raise
+        return con, shared
+
+    @staticmethod
+    def _up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
+        """Migration log present and the shipped quality tables loaded (checked before each read)."""
+        if not migrations.is_recorded(con):
+            return False
+        row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'quality_tables_sha256'").fetchall()
+        return bool(row) and row[0][0] == quality.tables_sha256()
 
     def _migrate(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._schema_checked:
@@ -304,20 +343,17 @@ class Catalog:
         self._schema_checked = True
 
     def _apply_migrations(self, con: duckdb.DuckDBPyConnection) -> None:
-        has_meta = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' AND table_name = 'lake_meta'"
-        ).fetchall()[0][0]
-        if has_meta:
-            self._check_version(con)
-            row = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'schema_version'").fetchall()
-            if row and int(row[0][0]) == SCHEMA_VERSION:
-                return
-        con.execute("BEGIN TRANSACTION")
-        con.execute(load_sql("schema.sql"))
-        _load_quality_tables(con)
-        con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('created_at', ?)", [now().isoformat()])
-        con.execute("COMMIT")
+        """Numbered migrations the catalog lacks, then the quality tables if the shipped ones differ."""
+        self._check_version(con, empty_ok=True)
+        migrations.upgrade(con, now)
+        if not self._up_to_date(con):
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _load_quality_tables(con)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     def _install_surface(self, con: duckdb.DuckDBPyConnection, *, data: bool = True) -> None:
         """TEMP views and macros of sql/ over the registered data files (writers do not need them).
@@ -456,17 +492,25 @@ def _empty_view(
 
 
 def _load_quality_tables(con: duckdb.DuckDBPyConnection) -> None:
-    from ..quality import bit_rows, mask_rows  # imports lightkurve: only when a catalog is created
-
+    """Replace the catalog's quality tables with the shipped ones (generated from lightkurve's flag classes)."""
     con.execute("DELETE FROM lake.quality_bits")
     con.execute("DELETE FROM lake.quality_masks")
     con.executemany(
         "INSERT INTO lake.quality_bits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [list(vars(r).values()) for r in bit_rows()],
+        [list(vars(r).values()) for r in quality.bit_rows()],
     )
     con.executemany(
-        "INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)", [list(vars(r).values()) for r in mask_rows()]
+        "INSERT INTO lake.quality_masks VALUES (?, ?, ?, ?, ?, ?)",
+        [list(vars(r).values()) for r in quality.mask_rows()],
     )
+    con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('quality_tables_sha256', ?)", [quality.tables_sha256()])
+
+
+def _own_version() -> str:
+    try:
+        return version("larun-lake")
+    except PackageNotFoundError:
+        return "unknown version"
 
 
 def resolve_lake(path: str | Path) -> LakeLayout:

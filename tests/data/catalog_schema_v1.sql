@@ -1,3 +1,6 @@
+-- The catalog schema of version 1 as released (sql/schema.sql at commit 8d9f37f), plus a few rows of the
+-- kind such a lake holds (its meta, a run, a quality mask): tests/test_migrations.py opens such a lake.
+
 -- Catalog schema, version 1. Applied to <lake>/catalog.duckdb, attached as `lake`.
 -- Column meanings are documented in README.md ("The SQL surface").
 
@@ -160,70 +163,7 @@ CREATE TABLE IF NOT EXISTS quality_masks (
     bitmask    BIGINT NOT NULL
 );
 
--- MAST searches, remembered so that a later harvest within --max-age, or --offline, needs no query.
--- One row per (mission, target_name) that was searched; its observations' products are below.
-CREATE TABLE IF NOT EXISTS mast_searches (
-    mission        VARCHAR NOT NULL,
-    target_name    VARCHAR NOT NULL,       -- MAST target_name: TIC digits, kplr%09d, ktwo%09d
-    fetched_at     TIMESTAMPTZ NOT NULL,
-    n_observations INTEGER NOT NULL,
-    n_products     INTEGER NOT NULL,
-    mast_url       VARCHAR,
-    run_id         VARCHAR,
-    PRIMARY KEY (mission, target_name)
-);
-
--- Light-curve products MAST listed for the searched targets.
-CREATE TABLE IF NOT EXISTS mast_products (
-    data_uri         VARCHAR PRIMARY KEY,
-    mission          VARCHAR NOT NULL,
-    author           VARCHAR,
-    target_name      VARCHAR NOT NULL,
-    target_id        BIGINT,
-    obsid            VARCHAR,
-    obs_id           VARCHAR,
-    obs_collection   VARCHAR,
-    period_number    INTEGER,              -- sector, quarter or campaign where MAST says
-    exptime_s        DOUBLE,
-    product_filename VARCHAR NOT NULL,
-    size_bytes       BIGINT,
-    description      VARCHAR,
-    fetched_at       TIMESTAMPTZ NOT NULL
-);
-
--- Where each TIC row lives; the `tic` view reads the registered tic/ files.
-CREATE TABLE IF NOT EXISTS tic_index (
-    id           BIGINT PRIMARY KEY,
-    hpx          INTEGER NOT NULL,         -- HEALPix pixel (nested, order 5) of (ra, dec)
-    data_file    VARCHAR NOT NULL,
-    harvested_at TIMESTAMPTZ NOT NULL,
-    run_id       VARCHAR
-);
-
--- Materialized sets
--- A named set: the selecting statement, the normalised options and the content hash over the
--- sorted (lc_id, file_sha256) pairs + options + SQL text; members record each light curve's
--- version, so `sets show` can say what changed in the lake since.
-CREATE TABLE IF NOT EXISTS materialized_sets (
-    name           VARCHAR PRIMARY KEY,
-    content_hash   VARCHAR NOT NULL,
-    sql_text       VARCHAR NOT NULL,
-    options        JSON NOT NULL,
-    key_kind       VARCHAR NOT NULL,       -- lc_id | tic_id | mission_target_id
-    n_lightcurves  INTEGER NOT NULL,
-    n_rows         BIGINT,
-    output_path    VARCHAR,
-    output_format  VARCHAR,
-    manifest_path  VARCHAR,
-    created_at     TIMESTAMPTZ NOT NULL,
-    larun_lake_version VARCHAR
-);
-
-CREATE TABLE IF NOT EXISTS materialized_set_members (
-    name        VARCHAR NOT NULL,
-    lc_id       VARCHAR NOT NULL,
-    file_sha256 VARCHAR NOT NULL,
-    data_rel    INTEGER,
-    n_rows      BIGINT,
-    PRIMARY KEY (name, lc_id)
-);
+INSERT INTO lake_meta VALUES ('schema_version', '1'), ('created_at', '2026-11-25T00:02:42.000000+00:00');
+INSERT INTO runs (run_id, command, parameters, started_at, ended_at, status, n_files, n_ingested)
+    VALUES ('20261125T000242-165e25', 'import', '{"paths": ["samples"]}', '2026-11-25 00:02:42+00', '2026-11-25 00:02:43+00', 'ok', 5, 5);
+INSERT INTO quality_masks VALUES ('TESS', 'SPOC', 'default', NULL, NULL, 175);
