@@ -127,3 +127,20 @@ def test_snapshots_are_pruned_but_never_to_a_poorer_one(lake_copy: Path, n_comma
     kept = sorted(p for p in (lake_copy / "_catalog").iterdir() if p.name.startswith("v"))
     rows = [duckdb.sql(f"SELECT count(*) FROM '{p}/lightcurve_versions.parquet'").fetchall()[0][0] for p in kept]
     assert max(rows) == 23 and len(kept) == 3
+
+
+def test_materialize_refuses_a_data_file_changed_behind_the_lakes_back(lake_copy: Path, tmp_path: Path) -> None:
+    from larun_lake import LarunLakeError
+
+    lake = Lake(lake_copy)
+    rel = lake.sql("SELECT data_file FROM lightcurves WHERE target_id = 25155310 LIMIT 1").fetchall()[0][0]
+    with open(lake_copy / rel, "ab") as f:
+        f.write(b"\0" * 100)
+    with pytest.raises(LarunLakeError, match="changed outside the lake"):
+        lake.materialize("SELECT lc_id FROM lightcurves WHERE target_id = 25155310").to_pandas()
+    proc = run_cli("--lake", str(lake_copy), "materialize", "SELECT lc_id FROM lightcurves WHERE target_id = 25155310",
+                   "--out", str(tmp_path / "x.parquet"))
+    assert proc.returncode == 3 and "changed outside the lake" in proc.stderr
+    assert not (tmp_path / "x.parquet").exists()
+    proc = run_cli("--lake", str(lake_copy), "verify")
+    assert proc.returncode == 1 and f"corrupt: {rel}" in proc.stderr

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import LakeBusyError
+from ..errors import LakeBusyError, LakeDamagedError
 from ..sqlfiles import load_sql
 from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 
@@ -83,8 +83,9 @@ class _FileIndex:
     Readers are not shared between threads (a ParquetFile is not thread-safe): each job opens its
     own, reusing the parsed footer."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sizes: dict[str, int]) -> None:
         self.root = root
+        self.sizes = sizes
         self._files: dict[str, tuple[pq.FileMetaData, np.ndarray]] = {}
         self._lock = threading.Lock()
 
@@ -93,6 +94,8 @@ class _FileIndex:
             known = self._files.get(rel)
         path = str(self.root / rel)
         try:
+            if known is None:
+                _check_size(rel, path, self.sizes.get(rel))
             # Data files are immutable once registered (a newer version goes to a new file), so
             # mapping them is safe and saves a copy of the compressed bytes.
             pf = pq.ParquetFile(path, memory_map=True, metadata=known[0] if known else None)
@@ -108,6 +111,17 @@ class _FileIndex:
             with self._lock:
                 self._files[rel] = known
         return pf, known[1]
+
+
+def _check_size(rel: str, path: str, expected: int | None) -> None:
+    """A data file changed behind the lake's back would serve wrong rows: refuse it (the size is checked on
+    every materialization; `verify` compares checksums)."""
+    size = os.path.getsize(path)
+    if expected is not None and size != expected:
+        raise LakeDamagedError(
+            f"lake data file {rel} has {size} bytes, the catalog says {expected}: it was changed outside the lake",
+            hint="run 'larun-lake verify', then import or harvest its light curves again",
+        )
 
 
 def _read_file_part(
@@ -173,7 +187,7 @@ class Engine:
         ranges = self.plan.batches(batch_rows)
         if not ranges:
             return
-        files = _FileIndex(self.plan.root)
+        files = _FileIndex(self.plan.root, self.plan.file_sizes)
         opts = self.plan.options
         con = None
         if opts.bin_s or opts.stitch:

@@ -78,6 +78,7 @@ class Plan:
         self.n = members.num_rows
         col = members.column
         self.files: list[str] = col("data_file").to_pylist()
+        self.file_sizes: dict[str, int] = dict(zip(self.files, col("data_file_size").to_pylist(), strict=True))
         self.offsets = col("row_offset").to_numpy().astype(np.int64)
         self.counts = col("row_count").to_numpy().astype(np.int64)
         self.bitmasks = col("bitmask").to_numpy().astype(np.int64)

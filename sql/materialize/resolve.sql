@@ -35,6 +35,7 @@ SELECT
     lc.data_rel,
     lc.procver,
     lc.data_file,
+    (SELECT d.size_bytes FROM lake.data_files d WHERE d.path = lc.data_file) AS data_file_size,
     lc.row_offset,
     lc.row_count,
     lc.median_flux_none,
