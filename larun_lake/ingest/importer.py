@@ -26,7 +26,7 @@ from .. import quality
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S, WriteSession
-from ..errors import UsageError
+from ..errors import LakeWriteError, UsageError
 from ..lake import files
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
@@ -182,6 +182,10 @@ class Ingestor:
                 report.add(self.commit(chunk))
         except KeyboardInterrupt:
             report.interrupted = True
+        except (OSError, duckdb.IOException) as exc:
+            # Reading an input file is that file's problem (convert catches it); what escapes
+            # here is the lake's storage failing (full disk, permissions): nothing more can go in.
+            raise LakeWriteError(str(self.layout.root), storage_reason(exc)) from exc
         finally:
             if pool is not None:
                 pool.shutdown(wait=not report.interrupted, cancel_futures=True)
@@ -230,8 +234,10 @@ def import_paths(
     """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
     found = discover(paths)
     if not found:
-        raise UsageError(f"no FITS files found in {', '.join(map(str, paths))}",
-                         hint="give light-curve files or folders holding *.fits / *.fits.gz")
+        raise UsageError(
+            f"no FITS files found in {', '.join(map(str, paths))}",
+            hint="give light-curve files or folders holding *.fits / *.fits.gz",
+        )
     catalog.create_if_missing()
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
@@ -243,11 +249,32 @@ def import_paths(
         ingestor = Ingestor(catalog, run_id, workers=workers, progress=progress, session=session)
         try:
             ingestor.run(items, report)
-        finally:
-            status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
-            with session.transaction() as con:
-                runs.finish_run(con, run_id, status, report.counts())
+        except BaseException:
+            _finish_run(session, run_id, "interrupted" if report.interrupted else "error", report, best_effort=True)
+            raise
+        status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
+        _finish_run(session, run_id, status, report)
     return report
+
+
+def _finish_run(session: WriteSession, run_id: str, status: str, report: IngestReport, *, best_effort=False) -> None:
+    try:
+        with session.transaction() as con:
+            runs.finish_run(con, run_id, status, report.counts())
+    except Exception:
+        if not best_effort:
+            raise
+        # The run failed already and the catalog cannot take the record either (a full disk):
+        # the run stays 'running' until `verify` marks it interrupted; the first error is reported.
+
+
+def storage_reason(exc: BaseException) -> str:
+    """One line saying why a write failed: the OS's words, and the file where known."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    else:
+        text = str(exc).strip().partition("\n")[0] or type(exc).__name__
+    return " ".join(text.split())
 
 
 def _size(path: Path) -> int:
