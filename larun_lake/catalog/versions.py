@@ -58,7 +58,7 @@ META_COLUMNS = (
     "file_name",
     "file_size",
 )
-VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "data_file")
+VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "checksum_ok", "data_file")
 
 
 def known_shas(con: duckdb.DuckDBPyConnection, among: list[str] | None = None) -> set[str]:
@@ -111,6 +111,22 @@ def sha_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> dict[str, str
         con.execute(
             "SELECT lc_id, file_sha256 FROM lake.lightcurve_versions WHERE data_file = ?", [data_file]
         ).fetchall()
+    )
+
+
+def file_names(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple[str, str, int, str]]:
+    """(file_sha256, mission, target_id, file_name) of the versions with these file hashes."""
+    return con.execute(
+        "SELECT file_sha256, mission, target_id, file_name FROM lake.lightcurve_versions "
+        "WHERE file_sha256 IN (SELECT unnest(?))",
+        [shas],
+    ).fetchall()
+
+
+def set_file_name(con: duckdb.DuckDBPyConnection, sha: str, file_name: str, source_path: str) -> None:
+    con.execute(
+        "UPDATE lake.lightcurve_versions SET file_name = ?, source_path = ? WHERE file_sha256 = ?",
+        [file_name, source_path, sha],
     )
 
 

@@ -102,7 +102,10 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
         for item in items:
             result = convert(item, known_shas)
             results.append(result)
-            if result.outcome != "lightcurve" or result.sha256 in seen:
+            if result.outcome != "lightcurve":
+                continue
+            if result.sha256 in seen:  # a byte-identical copy: its rows are staged already
+                result.lc.columns = {}
                 continue
             seen.add(result.sha256)
             meta = result.lc.meta
