@@ -130,6 +130,24 @@ def set_file_name(con: duckdb.DuckDBPyConnection, sha: str, file_name: str, sour
     )
 
 
+def data_files_of(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple]:
+    """(path, area, mission, author, period, size_bytes, sha256) of the data files holding these versions."""
+    return con.execute(
+        "SELECT path, area, mission, author, period, size_bytes, sha256 FROM lake.data_files WHERE path IN "
+        "(SELECT data_file FROM lake.lightcurve_versions WHERE file_sha256 IN (SELECT unnest(?))) ORDER BY path",
+        [shas],
+    ).fetchall()
+
+
+def versions_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> list[tuple[str, str, int, str | None]]:
+    """(lc_id, file_sha256, target_id, source_path) of the versions whose rows live in a data file."""
+    return con.execute(
+        "SELECT lc_id, file_sha256, target_id, source_path FROM lake.lightcurve_versions WHERE data_file = ? "
+        "ORDER BY target_id, lc_id",
+        [data_file],
+    ).fetchall()
+
+
 def register_file(
     con: duckdb.DuckDBPyConnection,
     path: str,

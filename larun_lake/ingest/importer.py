@@ -28,6 +28,7 @@ from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S, WriteSession
 from ..errors import LakeWriteError, UsageError
 from ..lake import files
+from . import repair
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
 from .order import in_conversion_order
@@ -176,10 +177,15 @@ class Ingestor:
                 staged: Iterable[StagedChunk] = self._in_order(futures)
             else:
                 staged = (stage_chunk(c, known, self.stage_dir, next(self._chunks)) for c in chunks)
+            unchanged: dict[str, list[InputFile]] = {}  # versions the lake had before this run
             for i, chunk in enumerate(staged):
                 if i:
                     self._let_waiters_in()
                 report.add(self.commit(chunk))
+                for r in chunk.results:
+                    if r.sha256 in known:
+                        unchanged.setdefault(r.sha256, []).append(r.item)
+            self._repair(unchanged, report)
         except KeyboardInterrupt:
             report.interrupted = True
         except (OSError, duckdb.IOException) as exc:
@@ -192,6 +198,29 @@ class Ingestor:
             files.remove_tree(self.stage_dir)
             report.seconds += time.monotonic() - start
         return report
+
+    def _repair(self, unchanged: dict[str, list[InputFile]], report: IngestReport) -> None:
+        """An unchanged file is only as good as the data file holding its rows: rewrite damaged ones."""
+        if not unchanged:
+            return
+        with self._transaction() as con:
+            damaged = repair.find_damaged(con, self.layout, list(unchanged))
+        if not damaged:
+            return
+        outcome = repair.repair_files(
+            damaged,
+            unchanged,
+            transaction=self._transaction,
+            layout=self.layout,
+            run_id=self.run_id,
+            sequence=self.sequence,
+            stage_dir=self.stage_dir,
+        )
+        rewritten = sum(len(unchanged.get(sha, ())) for sha in outcome.repaired_shas)
+        report.unchanged -= rewritten
+        report.ingested += rewritten
+        report.failed += sum(state == "failed" for _, state, _ in outcome.problems)
+        report.problems.extend(outcome.problems)
 
     def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> Counts:
         """One chunk in this process (harvest commits each group of downloads this way)."""
