@@ -120,12 +120,14 @@ def test_an_unwritable_partition_folder_stops_the_run_and_rolls_back(tmp_path: P
     _lake_is_whole(lake)
 
 
+# VmHWM is this process's own peak (ru_maxrss would carry the forking pytest process's peak over exec).
 _PEAK_RSS = textwrap.dedent("""
-    import json, resource, sys
+    import json, re, sys
+    from pathlib import Path
     from larun_lake import Lake
     report = Lake(sys.argv[1]).import_files([sys.argv[2]], workers=1)
-    print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                      "ingested": report.ingested, "problems": report.problems}))
+    peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1])
+    print(json.dumps({"peak_mb": peak_kb / 1024, "ingested": report.ingested, "problems": report.problems}))
 """)
 
 
