@@ -54,6 +54,19 @@ class LakeDamagedError(LarunLakeError):
     """The catalog refers to data files that are gone or altered."""
 
 
+class LakeWriteError(LarunLakeError):
+    """Writing to the lake's storage failed (disk full, no permission, read-only): no file can go on."""
+
+    def __init__(self, root: str, reason: str) -> None:
+        super().__init__(
+            f"cannot write to the lake at {root}: {reason}",
+            hint="free space or fix the folder's permissions, then run the command again; "
+            "what was committed before stays",
+        )
+        self.root = root
+        self.reason = reason
+
+
 class SchemaVersionError(LarunLakeError):
     """The catalog was written by a newer LARUN Lake."""
 

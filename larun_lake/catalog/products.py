@@ -61,6 +61,18 @@ def set_state_by_sha(con: duckdb.DuckDBPyConnection, sha256: str, state: str, ru
     )
 
 
+def paths_of_shas(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:
+    """file_sha256 -> local paths of the products known to have those bytes."""
+    out: dict[str, list[str]] = {}
+    for sha, path in con.execute(
+        "SELECT sha256, local_path FROM lake.products WHERE sha256 IN (SELECT unnest(?)) AND local_path IS NOT NULL "
+        "ORDER BY local_path",
+        [shas],
+    ).fetchall():
+        out.setdefault(sha, []).append(path)
+    return out
+
+
 _UPSERT_COLUMNS = (
     "product_type",
     "state",

@@ -58,7 +58,7 @@ META_COLUMNS = (
     "file_name",
     "file_size",
 )
-VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "data_file")
+VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "checksum_ok", "data_file")
 
 
 def known_shas(con: duckdb.DuckDBPyConnection, among: list[str] | None = None) -> set[str]:
@@ -112,6 +112,40 @@ def sha_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> dict[str, str
             "SELECT lc_id, file_sha256 FROM lake.lightcurve_versions WHERE data_file = ?", [data_file]
         ).fetchall()
     )
+
+
+def file_names(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple[str, str, int, str]]:
+    """(file_sha256, mission, target_id, file_name) of the versions with these file hashes."""
+    return con.execute(
+        "SELECT file_sha256, mission, target_id, file_name FROM lake.lightcurve_versions "
+        "WHERE file_sha256 IN (SELECT unnest(?))",
+        [shas],
+    ).fetchall()
+
+
+def set_file_name(con: duckdb.DuckDBPyConnection, sha: str, file_name: str, source_path: str) -> None:
+    con.execute(
+        "UPDATE lake.lightcurve_versions SET file_name = ?, source_path = ? WHERE file_sha256 = ?",
+        [file_name, source_path, sha],
+    )
+
+
+def data_files_of(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple]:
+    """(path, area, mission, author, period, size_bytes, sha256) of the data files holding these versions."""
+    return con.execute(
+        "SELECT path, area, mission, author, period, size_bytes, sha256 FROM lake.data_files WHERE path IN "
+        "(SELECT data_file FROM lake.lightcurve_versions WHERE file_sha256 IN (SELECT unnest(?))) ORDER BY path",
+        [shas],
+    ).fetchall()
+
+
+def versions_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> list[tuple[str, str, int, str | None]]:
+    """(lc_id, file_sha256, target_id, source_path) of the versions whose rows live in a data file."""
+    return con.execute(
+        "SELECT lc_id, file_sha256, target_id, source_path FROM lake.lightcurve_versions WHERE data_file = ? "
+        "ORDER BY target_id, lc_id",
+        [data_file],
+    ).fetchall()
 
 
 def register_file(

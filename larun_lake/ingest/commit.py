@@ -30,6 +30,7 @@ from ..layout import LakeLayout, Partition
 from ..readers.lightcurve import version_key
 from ..schema import CADENCE_SCHEMA
 from .convert import Converted
+from .order import is_product_name
 from .stage import StagedChunk, StagedFile
 
 SMALL_FILE_ROWS = 200_000  # files below this (about ten 2-min sectors) absorb later commits
@@ -100,15 +101,19 @@ class BatchCommitter:
         known = versions.known_shas(self.con, [r.sha256 for r in chunk.results if r.sha256])
         by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
         fresh: list[_Version] = []
+        fresh_by_sha: dict[str, _Version] = {}
+        twins: list[Converted] = []  # byte-identical copies of a file new in this chunk
         for result in chunk.results:
             if result.outcome == "error":
                 self._record_error(result, out)
+            elif result.sha256 in fresh_by_sha:
+                twins.append(result)
             elif result.outcome == "unchanged" or result.sha256 in known:
                 self._product(result, None)
                 out.unchanged += 1
             else:
-                known.add(result.sha256)
-                fresh.append(_Version(result, by_sha[result.sha256]))
+                fresh.append(v := _Version(result, by_sha[result.sha256]))
+                fresh_by_sha[v.sha] = v
         out.superseded += self._decide(fresh)
         for staged in chunk.staged:
             batch = [v for v in fresh if v.staged is staged]
@@ -121,23 +126,34 @@ class BatchCommitter:
             self._product(v.result, v.meta["lc_id"], current=v.current)
             out.ingested += 1
             out.cadences += v.meta["n_cadences"]
+            if v.meta.get("checksum_ok") is False:
+                out.problems.append((str(v.result.item.path), "warning", _checksum_warning(v)))
+        for twin in twins:
+            v = fresh_by_sha[twin.sha256]
+            self._product(twin, v.meta["lc_id"], current=v.current)
+            out.unchanged += 1
         versions.insert_many(self.con, self._version_rows)
         products.upsert_many(self.con, self._product_rows)
+        self._prefer_product_names(chunk.results)
         return out
 
     # -- decisions ---------------------------------------------------------------------------
     def _decide(self, fresh: list[_Version]) -> int:
-        """Pick the current version of each lc_id: the highest release wins; ties keep what the lake has."""
+        """Pick the current version of each lc_id: the best rank wins; ties keep what the lake has.
+
+        Copies of one version that differ in bytes are told apart by content, never by file
+        name: one whose CHECKSUM fails loses to one that passes, then the hash decides.
+        """
         current = versions.current_versions(self.con, sorted({v.meta["lc_id"] for v in fresh}))
         superseding = 0
         by_lc: dict[str, list[_Version]] = {}
         for v in fresh:
             by_lc.setdefault(v.meta["lc_id"], []).append(v)
         for lc_id, group in by_lc.items():
-            group.sort(key=lambda v: version_key(v.meta))
+            group.sort(key=lambda v: (_rank(v.meta), v.sha))
             cur = current.get(lc_id)
             best = group[-1]
-            if cur is not None and not version_key(best.meta) > version_key(cur):
+            if cur is not None and not _rank(best.meta) > _rank(cur):
                 for v in group:
                     v.current, v.superseded_by = False, cur["file_sha256"]
                 continue
@@ -291,6 +307,19 @@ class BatchCommitter:
             }
         )
 
+    def _prefer_product_names(self, results: list[Converted]) -> None:
+        """A version's file_name is MAST's product name when any copy carries it, not a renamed copy's."""
+        copies: dict[str, list[Path]] = {}
+        for r in results:
+            if r.outcome != "error" and r.sha256:
+                copies.setdefault(r.sha256, []).append(r.item.path)
+        for sha, mission, target_id, file_name in versions.file_names(self.con, list(copies)):
+            if is_product_name(file_name, mission, target_id):
+                continue
+            named = next((p for p in copies[sha] if is_product_name(p.name, mission, target_id)), None)
+            if named is not None:
+                versions.set_file_name(self.con, sha, named.name, str(named))
+
     def _record_error(self, result: Converted, out: Counts) -> None:
         err = result.error
         state = err.state
@@ -311,6 +340,16 @@ class BatchCommitter:
         )
         setattr(out, state, getattr(out, state) + 1)
         out.problems.append((str(result.item.path), state, err.reason))
+
+
+def _rank(meta: dict[str, Any]) -> tuple:
+    """Order of candidates for current: an intact file (CHECKSUM passes or absent) first, then the release."""
+    return (meta.get("checksum_ok") is not False, version_key(meta))
+
+
+def _checksum_warning(v: _Version) -> str:
+    text = "FITS CHECKSUM fails: the file was damaged or edited after the archive wrote it"
+    return text if v.current else f"{text}; an intact copy stays current"
 
 
 def _split_staged(staged: StagedFile) -> dict[str, pa.Table]:

@@ -26,8 +26,9 @@ from .. import quality
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S, WriteSession
-from ..errors import UsageError
+from ..errors import LakeWriteError, UsageError
 from ..lake import files
+from . import repair
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
 from .order import in_conversion_order
@@ -176,18 +177,50 @@ class Ingestor:
                 staged: Iterable[StagedChunk] = self._in_order(futures)
             else:
                 staged = (stage_chunk(c, known, self.stage_dir, next(self._chunks)) for c in chunks)
+            unchanged: dict[str, list[InputFile]] = {}  # versions the lake had before this run
             for i, chunk in enumerate(staged):
                 if i:
                     self._let_waiters_in()
                 report.add(self.commit(chunk))
+                for r in chunk.results:
+                    if r.sha256 in known:
+                        unchanged.setdefault(r.sha256, []).append(r.item)
+            self._repair(unchanged, report)
         except KeyboardInterrupt:
             report.interrupted = True
+        except (OSError, duckdb.IOException) as exc:
+            # Reading an input file is that file's problem (convert catches it); what escapes
+            # here is the lake's storage failing (full disk, permissions): nothing more can go in.
+            raise LakeWriteError(str(self.layout.root), storage_reason(exc)) from exc
         finally:
             if pool is not None:
                 pool.shutdown(wait=not report.interrupted, cancel_futures=True)
             files.remove_tree(self.stage_dir)
             report.seconds += time.monotonic() - start
         return report
+
+    def _repair(self, unchanged: dict[str, list[InputFile]], report: IngestReport) -> None:
+        """An unchanged file is only as good as the data file holding its rows: rewrite damaged ones."""
+        if not unchanged:
+            return
+        with self._transaction() as con:
+            damaged = repair.find_damaged(con, self.layout, list(unchanged))
+        if not damaged:
+            return
+        outcome = repair.repair_files(
+            damaged,
+            unchanged,
+            transaction=self._transaction,
+            layout=self.layout,
+            run_id=self.run_id,
+            sequence=self.sequence,
+            stage_dir=self.stage_dir,
+        )
+        rewritten = sum(len(unchanged.get(sha, ())) for sha in outcome.repaired_shas)
+        report.unchanged -= rewritten
+        report.ingested += rewritten
+        report.failed += sum(state == "failed" for _, state, _ in outcome.problems)
+        report.problems.extend(outcome.problems)
 
     def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> Counts:
         """One chunk in this process (harvest commits each group of downloads this way)."""
@@ -230,8 +263,10 @@ def import_paths(
     """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
     found = discover(paths)
     if not found:
-        raise UsageError(f"no FITS files found in {', '.join(map(str, paths))}",
-                         hint="give light-curve files or folders holding *.fits / *.fits.gz")
+        raise UsageError(
+            f"no FITS files found in {', '.join(map(str, paths))}",
+            hint="give light-curve files or folders holding *.fits / *.fits.gz",
+        )
     catalog.create_if_missing()
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
@@ -243,11 +278,32 @@ def import_paths(
         ingestor = Ingestor(catalog, run_id, workers=workers, progress=progress, session=session)
         try:
             ingestor.run(items, report)
-        finally:
-            status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
-            with session.transaction() as con:
-                runs.finish_run(con, run_id, status, report.counts())
+        except BaseException:
+            _finish_run(session, run_id, "interrupted" if report.interrupted else "error", report, best_effort=True)
+            raise
+        status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
+        _finish_run(session, run_id, status, report)
     return report
+
+
+def _finish_run(session: WriteSession, run_id: str, status: str, report: IngestReport, *, best_effort=False) -> None:
+    try:
+        with session.transaction() as con:
+            runs.finish_run(con, run_id, status, report.counts())
+    except Exception:
+        if not best_effort:
+            raise
+        # The run failed already and the catalog cannot take the record either (a full disk):
+        # the run stays 'running' until `verify` marks it interrupted; the first error is reported.
+
+
+def storage_reason(exc: BaseException) -> str:
+    """One line saying why a write failed: the OS's words, and the file where known."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    else:
+        text = str(exc).strip().partition("\n")[0] or type(exc).__name__
+    return " ".join(text.split())
 
 
 def _size(path: Path) -> int:

@@ -37,6 +37,16 @@ def conversion_order(path: Path) -> tuple[str, int, int, str]:
     return _order_from_header(path) or ("~", 0, 0, "")  # unreadable: last, in the order given (stable sort)
 
 
+def is_product_name(name: str, mission: str, target_id: int | None) -> bool:
+    """Whether a file name is MAST's product name for this mission and target (not a user's renamed copy)."""
+    lower = name.lower()
+    for pattern, group in _MAST_NAMES:
+        match = pattern.match(lower)
+        if match and group.split(":")[0] == mission:
+            return int(match["target"]) == target_id
+    return False
+
+
 def in_conversion_order(items: list[InputFile]) -> list[InputFile]:
     return sorted(items, key=lambda item: conversion_order(item.path))
 

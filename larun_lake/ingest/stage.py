@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..errors import ProductError
 from ..lake import files
 from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
 from ..layout import Partition
@@ -101,13 +102,21 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
         for item in items:
             result = convert(item, known_shas)
             results.append(result)
-            if result.outcome != "lightcurve" or result.sha256 in seen:
+            if result.outcome != "lightcurve":
+                continue
+            if result.sha256 in seen:  # a byte-identical copy: its rows are staged already
+                result.lc.columns = {}
                 continue
             seen.add(result.sha256)
             meta = result.lc.meta
+            try:
+                rows = lightcurve_table(result.lc)
+            except Exception as exc:  # a value the lake's schema cannot hold: this file's problem only
+                _fail(result, f"cannot store its cadences ({type(exc).__name__}: {exc})")
+                continue
             part = Partition(meta["mission"], meta["author"], meta["period"])
             out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, new_path))
-            out.append(meta["target_id"], result.sha256, lightcurve_table(result.lc))
+            out.append(meta["target_id"], result.sha256, rows)
             result.lc.columns = {}  # the rows are in the staged file now
         staged = [f for out in outputs.values() for f in out.close()]
     except BaseException:
@@ -116,3 +125,8 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
         raise
     staged.sort(key=lambda f: (f.partition.relpath.as_posix(), f.path.name))
     return StagedChunk(results, staged)
+
+
+def _fail(result: Converted, reason: str) -> None:
+    result.outcome, result.lc = "error", None
+    result.error = ProductError(str(result.item.path), reason)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,18 +171,7 @@ def _hdus(raw: bytes) -> list[HDU]:
             raise ValueError(f"truncated FITS file: header {len(hdus)} has no END card")
         header = parse_header(raw[pos : end + 80])
         data_start = pos + (end + 80 - pos + BLOCK - 1) // BLOCK * BLOCK
-        naxis = int(header.get("NAXIS", 0))
-        size = 0
-        if naxis:
-            size = 1
-            for i in range(1, naxis + 1):
-                size *= int(header.get(f"NAXIS{i}", 0))
-            size = (
-                abs(int(header.get("BITPIX", 8)))
-                // 8
-                * int(header.get("GCOUNT", 1))
-                * (size + int(header.get("PCOUNT", 0)))
-            )
+        size = data_size(header)
         data_end = data_start + size
         xtension = str(header.get("XTENSION", "")).strip().upper()
         kind = "table" if xtension in ("BINTABLE", "TABLE") else "image"
@@ -189,6 +179,17 @@ def _hdus(raw: bytes) -> list[HDU]:
         hdus.append(HDU(len(hdus), header, kind, offsets, None))
         pos = data_start + (size + BLOCK - 1) // BLOCK * BLOCK
     return hdus
+
+
+def data_size(header: dict[str, Any]) -> int:
+    """Bytes of an HDU's data unit as its header declares them (before block padding)."""
+    naxis = int(header.get("NAXIS", 0))
+    if not naxis:
+        return 0
+    size = 1
+    for i in range(1, naxis + 1):
+        size *= int(header.get(f"NAXIS{i}", 0))
+    return abs(int(header.get("BITPIX", 8))) // 8 * int(header.get("GCOUNT", 1)) * (size + int(header.get("PCOUNT", 0)))
 
 
 def _end_card(raw: bytes, pos: int) -> int:
@@ -224,10 +225,7 @@ def open_fits(path: str | Path) -> FitsFile:
     size = len(data)
     raw = data
     if data[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ProductError(str(path), f"corrupt gzip stream ({_first_line(exc)})") from exc
+        raw = inflate_fits(data, str(path))
     if not raw:
         raise ProductError(str(path), "empty file")
     if not raw.startswith(b"SIMPLE  ="):
@@ -250,6 +248,60 @@ def open_fits(path: str | Path) -> FitsFile:
     elif isinstance(expected_ext, int) and len(hdus) - 1 < expected_ext:
         problem = f"truncated FITS file: NEXTEND={expected_ext} but {len(hdus) - 1} extension(s) found"
     return FitsFile(path, size, sha, raw, hdus, problem)
+
+
+INFLATE_STEP = 4 << 20  # bytes inflated at a time (larger steps gain little)
+INFLATE_MARGIN = 2 << 20  # inflated bytes allowed past the declared HDUs: padding and the next header
+
+
+def inflate_fits(data: bytes, name: str) -> bytes:
+    """Decompress a gzipped FITS file, never past what its headers declare plus INFLATE_MARGIN.
+
+    A few MB of gzip can inflate to many GB; the HDU headers, read as they come out,
+    say how large the file is, so memory stays bounded by the file's own declaration.
+    """
+    out = bytearray()
+    bound = _DeclaredSize()
+    stream = zlib.decompressobj(wbits=31)
+    pending = data
+    try:
+        while True:
+            out += stream.decompress(pending, INFLATE_STEP)
+            pending = stream.unconsumed_tail
+            if len(out) >= 9 and not out.startswith(b"SIMPLE  ="):
+                raise ProductError(name, "not a FITS file (no SIMPLE card at the start)")
+            if len(out) > bound.limit(out):
+                raise ProductError(name, "gzip inflates past the size its headers declare")
+            if stream.eof:
+                if not stream.unused_data:
+                    break
+                pending = stream.unused_data  # another gzip member follows
+                stream = zlib.decompressobj(wbits=31)
+            elif not pending:
+                out += stream.flush()
+                raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    except (zlib.error, EOFError) as exc:
+        raise ProductError(name, f"corrupt gzip stream ({_first_line(exc)})") from exc
+    return bytes(out)
+
+
+class _DeclaredSize:
+    """Follows the HDU headers of a growing buffer: where the declared HDUs end."""
+
+    def __init__(self) -> None:
+        self.end = 0  # end of the last HDU whose header has been read (block-padded)
+
+    def limit(self, buf: bytearray) -> int:
+        while True:
+            end_card = _end_card(buf, self.end)
+            if end_card < 0 or end_card + 80 > len(buf):  # the header is not all out yet
+                return self.end + INFLATE_MARGIN
+            try:
+                size = data_size(parse_header(bytes(buf[self.end : end_card + 80])))
+            except Exception:  # a damaged header: the structural checks after inflating report it
+                return self.end + INFLATE_MARGIN
+            data_start = self.end + (end_card + 80 - self.end + BLOCK - 1) // BLOCK * BLOCK
+            self.end = data_start + (size + BLOCK - 1) // BLOCK * BLOCK
 
 
 def _verify_checksum(raw: bytes, header: dict[str, Any], offsets: dict[str, int]) -> bool | None:

@@ -94,6 +94,21 @@ def _int(value: Any) -> int | None:
         return None
 
 
+# Header numbers must fit the catalog's columns (BIGINT ids, INTEGER elsewhere) and the
+# period key's digits; a file with a value outside is that file's problem, not the batch's.
+ID_RANGE = (1, 2**63 - 1)
+INT32_RANGE = (-(2**31), 2**31 - 1)
+PERIOD_RANGES = {"SECTOR": (1, 9999), "QUARTER": (0, 99), "CAMPAIGN": (0, 999)}
+
+
+def _ranged_int(header: dict, keyword: str, name: str, low: int, high: int) -> int | None:
+    """An integer header value, or None when absent; ProductError naming it when out of range."""
+    value = _int(header.get(keyword))
+    if value is not None and not low <= value <= high:
+        raise ProductError(name, f"{keyword} = {value} is out of range ({low} to {high})")
+    return value
+
+
 def _float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
@@ -125,17 +140,12 @@ def read_lightcurve(path: str, *, ff: FitsFile | None = None) -> LightCurveData:
     table_header = ff.hdus[kind.table_hdu].header
     name = str(ff.path)
 
-    if kind.mission == "TESS":
-        target_id, number = _int(primary.get("TICID")), _int(primary.get("SECTOR"))
-        number_name = "SECTOR"
-    else:
-        target_id = _int(primary.get("KEPLERID"))
-        number_name = "CAMPAIGN" if kind.mission == "K2" else "QUARTER"
-        number = _int(primary.get(number_name))
+    target_name = "TICID" if kind.mission == "TESS" else "KEPLERID"
+    number_name = {"TESS": "SECTOR", "Kepler": "QUARTER", "K2": "CAMPAIGN"}[kind.mission]
+    target_id = _ranged_int(primary, target_name, name, *ID_RANGE)
+    number = _ranged_int(primary, number_name, name, *PERIOD_RANGES[number_name])
     if target_id is None:
-        raise ProductError(
-            name, f"no target id in the primary header ({'TICID' if kind.mission == 'TESS' else 'KEPLERID'})"
-        )
+        raise ProductError(name, f"no target id in the primary header ({target_name})")
     if number is None:
         raise ProductError(name, f"no {number_name} in the primary header")
 
@@ -209,6 +219,7 @@ def _metadata(ff, kind, primary, table_header, target_id, number, period, segmen
         medians[f"median_flux_{preset}"] = _median(flux[keep])
         if preset == "default":
             n_good = int(np.count_nonzero(keep & finite))
+    name = str(ff.path)
     timedel = float(table_header.get("TIMEDEL"))
     flux_unit = table_header.get(f"TUNIT{_flux_column_index(table_header, kind)}") if kind.author != "QLP" else None
     return {
@@ -228,7 +239,7 @@ def _metadata(ff, kind, primary, table_header, target_id, number, period, segmen
         "n_good": n_good,
         "time_start": _float(np.nanmin(time)) if np.isfinite(time).any() else None,
         "time_stop": _float(np.nanmax(time)) if np.isfinite(time).any() else None,
-        "bjdrefi": _int(table_header.get("BJDREFI")),
+        "bjdrefi": _ranged_int(table_header, "BJDREFI", name, *INT32_RANGE),
         "bjdreff": _float(table_header.get("BJDREFF")) or 0.0,
         "ra": _float(primary.get("RA_OBJ")),
         "dec": _float(primary.get("DEC_OBJ")),
@@ -237,10 +248,10 @@ def _metadata(ff, kind, primary, table_header, target_id, number, period, segmen
         "teff": _float(primary.get("TEFF")),
         "logg": _float(primary.get("LOGG")),
         "radius": _float(primary.get("RADIUS")),
-        "camera": _int(primary.get("CAMERA")),
-        "ccd": _int(primary.get("CCD")),
+        "camera": _ranged_int(primary, "CAMERA", name, *INT32_RANGE),
+        "ccd": _ranged_int(primary, "CCD", name, *INT32_RANGE),
         "procver": _str(primary.get("PROCVER")),
-        "data_rel": _int(primary.get("DATA_REL")),
+        "data_rel": _ranged_int(primary, "DATA_REL", name, *INT32_RANGE),
         "filever": _str(primary.get("FILEVER")),
         "file_date": _str(primary.get("DATE")),
         "cdpp_0_5h": _float(table_header.get("CDPP0_5")),
