@@ -35,7 +35,7 @@ def _runs(lake: Path) -> list[tuple[str, int, int]]:
 def _lake_is_whole(lake: Path) -> None:
     """Every registered data file is there, nothing unregistered lies in the data folders, no staging."""
     registered = {r[0] for r in Lake(lake).sql("SELECT path FROM data_files").fetchall()}
-    on_disk = {p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet") if "_staging" not in p.parts}
+    on_disk = {p.relative_to(lake).as_posix() for p in lake.rglob("*.parquet") if not {"_staging", "_catalog"} & set(p.parts)}
     assert on_disk == registered
     assert not [p for p in (lake / "_staging").rglob("*") if p.is_file()]
 
