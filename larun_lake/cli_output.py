@@ -128,6 +128,8 @@ def _rich_table(table: pa.Table, max_rows: int, more: str | None) -> None:
 def _vertical(names: list[str], rows: list[list[str]]) -> None:
     """One block per row, one line per column: readable however many columns there are."""
     width = max(map(len, names))
+    if not rows:
+        out.print("columns: " + ", ".join(names), highlight=False, markup=False)
     for number, row in enumerate(rows, 1):
         out.print(f"-[ row {number} ]" + "-" * max(0, width - 4), highlight=False, markup=False)
         for name, value in zip(names, row, strict=True):
