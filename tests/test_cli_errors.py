@@ -3,6 +3,7 @@ unless --debug asks for one (and then the same exit code)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,33 @@ def test_row_limit_note_names_only_options_the_command_has(fixture_lake: Path, c
     ui.print_rows(pa.table({"x": [1, 2, 3]}), "table", max_rows=2)
     note = capsys.readouterr().err
     assert "3 rows (2 shown)" in note and "--" not in note
+
+
+def _options_of(*command: str) -> set[str]:
+    import typer.main
+
+    from larun_lake.cli import app
+
+    node = typer.main.get_command(app)
+    for name in command:
+        node = node.commands[name]
+    return {opt for param in node.params for opt in param.opts if opt.startswith("--")}
+
+
+@pytest.mark.slow
+def test_mast_unreachable_during_fetch_missing_names_no_option_materialize_lacks(
+    lake_copy: Path, tmp_path: Path
+) -> None:
+    proc = run_cli(
+        "--lake",
+        str(lake_copy),
+        "materialize",
+        "SELECT 'TESS' AS mission, 99 AS target_id",
+        "--fetch-missing",
+        "--out",
+        str(tmp_path / "x.parquet"),
+        env={"LARUN_LAKE_MAST_URL": "http://127.0.0.1:9", "LARUN_LAKE_TIMEOUT": "2"},
+    )
+    line = assert_one_line(proc, 4, "MAST unreachable at http://127.0.0.1:9", "LARUN_LAKE_MAST_URL")
+    named = set(re.findall(r"--[a-z][a-z-]*", line.replace("a harvest command's --mast-url", "")))
+    assert named <= _options_of("materialize") | {"--lake", "--wait", "--debug", "--quiet"}, line
