@@ -1,28 +1,47 @@
 """The `larun-lake` command: a thin shell over `larun_lake.Lake`.
 
 Each command parses its options, calls one API method and formats the result.
-Domain errors become one red line with a hint and the contract's exit code;
---debug shows the traceback instead.
+One error boundary (`report_failure`, applied by `main` around the whole app) turns
+every failure into one red line and its exit code; --debug adds the traceback and
+keeps the exit code.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
 
 from . import cli_output as ui
 from .api import Lake
+from .cli_sqltext import print_examples, sql_text
 from .config import Settings
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, LarunLakeError, UsageError
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    FileSystemError,
+    LarunLakeError,
+    UsageError,
+)
 from .ingest.importer import discover
 from .lake.outputs import check_output
 from .lake.verify import VerifyReport
+
+try:  # recent typer carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - typer releases that use click itself
+    from click import exceptions as click_errors
 
 app = typer.Typer(
     name="larun-lake",
@@ -44,29 +63,71 @@ class CliState:
         return Lake(settings=self.settings)
 
 
+# --debug as soon as it is parsed, so the boundary knows it even when the global options fail.
+_debug_requested = False
+
+
+def _remember_debug(value: bool) -> bool:
+    global _debug_requested
+    _debug_requested = _debug_requested or value
+    return value
+
+
+def report_failure(exc: BaseException, *, debug: bool) -> int:
+    """The error boundary: say what went wrong in one line (after the traceback, with --debug); return the exit code.
+
+    Domain errors carry their own code; command-line mistakes are usage errors; a path the command
+    cannot create, read or write is a lake/configuration problem; anything else is a bug.
+    """
+    if isinstance(exc, KeyboardInterrupt | typer.Abort):
+        ui.print_error("interrupted")
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):  # the reader of our output went away (e.g. `| head`): nothing failed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    if isinstance(exc, click_errors.NoArgsIsHelpError):
+        exc.show()
+        return EXIT_USAGE
+    if isinstance(exc, click_errors.ClickException):
+        ctx = getattr(exc, "ctx", None)
+        where = ctx.command_path if ctx is not None else "larun-lake"
+        ui.print_error(f"{exc.format_message()} (see '{where} --help')")
+        return EXIT_USAGE
+    error = _as_domain_error(exc)
+    if debug:
+        traceback.print_exception(exc)
+    if error is not None:
+        ui.print_error(str(error))
+        return error.exit_code
+    text = str(exc).strip().splitlines()
+    ui.print_error(
+        f"internal error: {type(exc).__name__}{': ' + text[0] if text else ''} (a bug in LARUN Lake: "
+        "please rerun with --debug and file an issue with the traceback)"
+    )
+    return EXIT_INTERNAL
+
+
+def _as_domain_error(exc: BaseException) -> LarunLakeError | None:
+    if isinstance(exc, LarunLakeError):
+        return exc
+    # errno-carrying OSErrors come from the file system (network failures are MAST errors by then).
+    if isinstance(exc, OSError) and exc.errno is not None and not isinstance(exc, ConnectionError | TimeoutError):
+        return FileSystemError.from_os_error(exc)
+    return None
+
+
 def handled(fn):
-    """Run a command inside the error boundary."""
+    """Run a command inside the error boundary (also when the app is driven without main(), as tests do)."""
 
     @functools.wraps(fn)
     def wrapper(ctx: typer.Context, *args, **kwargs):
-        state: CliState = ctx.obj
         try:
             return fn(ctx, *args, **kwargs)
-        except LarunLakeError as exc:
-            if state.debug:
-                raise
-            ui.print_error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            ui.print_error("interrupted")
-            raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort):
             raise
-        except Exception as exc:
-            if state.debug:
-                raise
-            ui.print_error(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)")
-            raise typer.Exit(EXIT_PARTIAL) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            debug = getattr(ctx.obj, "debug", _debug_requested)
+            raise typer.Exit(report_failure(exc, debug=debug)) from None
 
     return wrapper
 
@@ -91,7 +152,14 @@ def main_options(
     ] = None,
     wait: Annotated[float | None, typer.Option(help="Seconds to wait for a busy lake (env LARUN_LAKE_WAIT).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; errors and summary only.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks instead of one-line errors.")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            help="Show the traceback before the one-line error (exit codes stay the same).",
+            is_eager=True,
+            callback=_remember_debug,
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option(
@@ -172,29 +240,30 @@ def sql(
     query: Annotated[
         str | None, typer.Argument(help="SQL text (SELECT/WITH, EXPLAIN, DESCRIBE, SHOW, SUMMARIZE).")
     ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from a file.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the SQL from a file (- for stdin).")] = None,
+    example: Annotated[
+        str | None, typer.Option(help="Run a shipped example query by name ('list' lists them).")
+    ] = None,
+    list_examples: Annotated[bool, typer.Option("--list-examples", help="List the shipped example queries.")] = False,
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(ui.FORMATS)}.")] = "table",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows shown by the table/markdown formats.")] = 1000,
 ) -> None:
     """Run read-only SQL over the lake (tables: lightcurves, cadences, products, runs, quality_bits, ...)."""
-    if (query is None) == (file is None):
-        raise UsageError("give either a query or --file, not both or neither", hint="larun-lake sql 'SELECT ...'")
+    if list_examples or example == "list":
+        print_examples()
+        return
+    query = sql_text(query, file, example, what="query", command="sql")
     if fmt not in ui.FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", hint=f"use one of {', '.join(ui.FORMATS)}")
     if fmt == "parquet" and output is None:
         raise UsageError("--format parquet needs --output FILE")
-    if file is not None:
-        try:
-            query = file.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{file}: cannot read SQL file ({exc.strerror})", hint="check the path") from exc
     lake = ctx.obj.lake()
     if output is not None:
         output = check_output(lake.path, output, overwrite=overwrite, option="--output")
     result = lake.sql(query)
-    ui.print_rows(result.arrow(), fmt, max_rows=max_rows, output=output)
+    ui.print_rows(result.arrow(), fmt, max_rows=max_rows, output=output, more="use --max-rows or --format csv")
 
 
 @app.command()
@@ -255,5 +324,13 @@ cli_harvest.register(app, handled)
 cli_sets.install(app, handled)
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """The console script: the whole app inside the error boundary, exiting with its code."""
+    global _debug_requested
+    _debug_requested = False
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="larun-lake", standalone_mode=False)
+    except (Exception, KeyboardInterrupt) as exc:
+        code = report_failure(exc, debug=_debug_requested)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

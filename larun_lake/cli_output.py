@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -33,13 +36,16 @@ def human_bytes(n: float | None) -> str:
 
 
 def print_error(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
 
 
-def print_rows(table: pa.Table, fmt: str, *, max_rows: int = 1000, output: Path | None = None) -> None:
-    """Rows to stdout, or to `output` (a checked path: see lake.outputs) through a temporary renamed into place."""
+def print_rows(
+    table: pa.Table, fmt: str, *, max_rows: int = 1000, output: Path | None = None, more: str | None = None
+) -> None:
+    """Rows in one of FORMATS to stdout, or to `output` (a checked path: see lake.outputs) through a
+    temporary renamed into place; `more` says how to see rows beyond `max_rows` with this command."""
     if output is None:
-        _write_rows(table, fmt, sys.stdout.buffer, max_rows)
+        _write_rows(table, fmt, sys.stdout.buffer, max_rows, more)
         sys.stdout.flush()
         return
     remove_stale_temporaries(output)
@@ -51,13 +57,13 @@ def print_rows(table: pa.Table, fmt: str, *, max_rows: int = 1000, output: Path 
             pq.write_table(table, str(tmp))
         else:
             with files.open_output(tmp) as stream:
-                _write_rows(table, fmt, stream, max_rows)
+                _write_rows(table, fmt, stream, max_rows, more)
         files.publish(tmp, output)
     finally:
         files.remove_any(tmp)
 
 
-def _write_rows(table: pa.Table, fmt: str, stream, max_rows: int) -> None:
+def _write_rows(table: pa.Table, fmt: str, stream, max_rows: int, more: str | None) -> None:
     if fmt == "csv":
         # pandas quotes only where needed (pyarrow quotes every string)
         stream.write(table.to_pandas().to_csv(index=False, lineterminator="\n").encode())
@@ -70,39 +76,79 @@ def _write_rows(table: pa.Table, fmt: str, stream, max_rows: int) -> None:
     elif fmt == "markdown":
         stream.write(_markdown(table, max_rows).encode())
     elif stream is sys.stdout.buffer:
-        _rich_table(table, max_rows)
+        _rich_table(table, max_rows, more)
     else:
         stream.write(_markdown(table, max_rows).encode())  # a table into a file: the plain-text layout
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
+def float_text(value: float, precision: type = np.float64) -> str:
+    """The shortest text that reads back as the same number at the column's precision (so times
+    2 minutes apart never print alike); positional below 1e15, as BJDs and ids should read."""
+    if not math.isfinite(value):
+        return str(value)
+    number = precision(value)
+    if value == 0 or 1e-4 <= abs(value) < 1e15:
+        return np.format_float_positional(number, unique=True, trim="0")
+    return np.format_float_scientific(number, unique=True, trim="0")
+
+
+def _formatter(kind: pa.DataType) -> Callable[[object], str]:
+    precision = {pa.float16(): np.float16, pa.float32(): np.float32}.get(kind, np.float64)
+
+    def cell(value: object) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, float):
+            return float_text(value, precision)
+        return str(value)
+
+    return cell
+
+
+def _text_rows(table: pa.Table, max_rows: int) -> list[list[str]]:
+    shown = table.slice(0, max_rows)
+    columns = [list(map(_formatter(col.type), col.to_pylist())) for col in shown.columns]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
 
 
 def _markdown(table: pa.Table, max_rows: int) -> str:
     names = table.column_names
     lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
-    for row in table.slice(0, max_rows).to_pylist():
-        lines.append("| " + " | ".join(_cell(row[n]) for n in names) + " |")
+    for row in _text_rows(table, max_rows):
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _rich_table(table: pa.Table, max_rows: int) -> None:
-    view = Table(show_lines=False, header_style="bold")
-    for name in table.column_names:
-        view.add_column(name, overflow="fold")
-    for row in table.slice(0, max_rows).to_pylist():
-        view.add_row(*(_cell(v) for v in row.values()))
-    out.print(view)
-    shown = min(table.num_rows, max_rows)
+def _rich_table(table: pa.Table, max_rows: int, more: str | None) -> None:
+    names = table.column_names
+    rows = _text_rows(table, max_rows)
+    widths = [
+        max([len(name), *(len(line) for row in rows for line in row[i].splitlines())]) for i, name in enumerate(names)
+    ]
+    if sum(w + 3 for w in widths) + 1 > out.width:
+        _vertical(names, rows)  # a squeezed grid would fold every value into one-character columns
+    else:
+        view = Table(show_lines=False, header_style="bold")
+        for name in names:
+            view.add_column(name, overflow="fold")
+        for row in rows:
+            view.add_row(*row)
+        out.print(view)
     note = f"{table.num_rows} row{'s' if table.num_rows != 1 else ''}"
-    if shown < table.num_rows:
-        note += f" ({shown} shown; use --max-rows or --format csv)"
-    err.print(note, style="dim")
+    if len(rows) < table.num_rows:
+        note += f" ({len(rows)} shown{'; ' + more if more else ''})"
+    err.print(note, style="dim", highlight=False, markup=False)
+
+
+def _vertical(names: list[str], rows: list[list[str]]) -> None:
+    """One block per row, one line per column: readable however many columns there are."""
+    width = max(map(len, names))
+    if not rows:
+        out.print("columns: " + ", ".join(names), highlight=False, markup=False)
+    for number, row in enumerate(rows, 1):
+        out.print(f"-[ row {number} ]" + "-" * max(0, width - 4), highlight=False, markup=False)
+        for name, value in zip(names, row, strict=True):
+            out.print(f"{name:<{width}} | {value}", highlight=False, markup=False)
 
 
 @contextmanager
@@ -134,8 +180,14 @@ def harvest_progress(*, enabled: bool) -> Iterator:
     if not enabled:
         yield None
         return
-    columns = [TextColumn("[bold]harvest"), BarColumn(), TextColumn("{task.fields[done]}/{task.fields[todo]} light curves"),
-               DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    columns = [
+        TextColumn("[bold]harvest"),
+        BarColumn(),
+        TextColumn("{task.fields[done]}/{task.fields[todo]} light curves"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, console=err) as progress:
         task = progress.add_task("harvest", total=None, done=0, todo=0)
 

@@ -8,7 +8,6 @@ that harvests them with Lake.harvest_lightcurves, passing --mission/--author/--e
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from . import cli_output as ui
+from .cli_sqltext import print_examples, sql_text
+from .config import memory_limit as parse_memory_limit
 from .errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from .layout import ID_PREFIX
 from .materialize import FORMATS, BinWidthWarning, Fetcher, list_sets, materialize, set_status
@@ -69,7 +70,12 @@ def materialize_command(
     query: Annotated[
         str | None, typer.Argument(help="A SELECT returning lc_id, or tic_id, or mission and target_id.")
     ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the selection from a .sql file.")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Read the selection from a .sql file (- for stdin).")
+    ] = None,
+    example: Annotated[
+        str | None, typer.Option(help="Use a shipped example selection by name ('list' lists them).")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (a folder for lightkurve-fits).")] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "parquet",
     flux: Annotated[
@@ -131,7 +137,11 @@ def materialize_command(
 ) -> None:
     """Materialize the light curves a SELECT names: quality-masked, NaN-free, optionally normalized,
     binned or stitched, written with a manifest and recorded as a named set."""
-    sql = _selection_text(query, file)
+    if example == "list":
+        print_examples()
+        return
+    sql = sql_text(query, file, example, what="SELECT", command="materialize")
+    memory_limit = parse_memory_limit(memory_limit) if memory_limit is not None else None
     if out is None:
         raise UsageError("--out is required", hint="e.g. --out msets/mdwarfs.parquet")
     state = ctx.obj
@@ -189,7 +199,7 @@ def sets_list_command(
     """Named materialized sets of the lake, newest first."""
     if fmt not in ui.FORMATS or fmt == "parquet":
         raise UsageError(f"unknown --format {fmt!r}", hint="use table, csv, json, jsonl or markdown")
-    ui.print_rows(list_sets(ctx.obj.lake().catalog), fmt)
+    ui.print_rows(list_sets(ctx.obj.lake().catalog), fmt, more="use --format csv")
 
 
 def sets_show_command(
@@ -235,18 +245,3 @@ def sets_show_command(
     for line in lines:
         ui.out.print(line, highlight=False, markup=False)
     raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
-
-
-def _selection_text(query: str | None, file: Path | None) -> str:
-    if (query is None) == (file is None):
-        raise UsageError(
-            "give either a SELECT or --file, not both or neither", hint="larun-lake materialize 'SELECT ...'"
-        )
-    if file is None:
-        return query or ""
-    if str(file) == "-":
-        return sys.stdin.read()
-    try:
-        return file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{file}: cannot read SQL file ({exc.strerror})", hint="check the path") from exc

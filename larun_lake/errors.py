@@ -6,12 +6,16 @@ says whether retrying the same operation later can help.
 
 from __future__ import annotations
 
-# Exit codes (the contract's decision 15).
+import errno
+import re
+
+# Exit codes; the README's table says what each means to a user.
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_USAGE = 2
 EXIT_LAKE = 3
 EXIT_MAST = 4
+EXIT_INTERNAL = 70  # a bug in LARUN Lake itself (the EX_SOFTWARE of sysexits.h), never a verdict on the input
 EXIT_INTERRUPTED = 130
 
 
@@ -27,7 +31,9 @@ class LarunLakeError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message} ({self.hint})" if self.hint else self.message
+        # The hint ends the first line; detail lines (e.g. DuckDB's position marker) follow it.
+        head, newline, detail = self.message.partition("\n")
+        return (f"{head} ({self.hint})" if self.hint else head) + newline + detail
 
     def __reduce__(self):  # picklable across worker processes
         return (_rebuild, (type(self), dict(self.__dict__)))
@@ -44,6 +50,33 @@ class UsageError(LarunLakeError):
     """The caller asked for something malformed: bad option, bad id, bad query."""
 
     exit_code = EXIT_USAGE
+
+
+class ConfigError(LarunLakeError):
+    """A setting from the environment (LARUN_LAKE_*) is malformed or out of range."""
+
+
+class FileSystemError(LarunLakeError):
+    """A path a command must create, read or write is unusable: missing folder, no permission, disk full."""
+
+    @classmethod
+    def from_os_error(cls, exc: OSError) -> FileSystemError:
+        path = exc.filename
+        reason = exc.strerror or re.sub(r"^\[Errno \d+\]\s*", "", str(exc)) or type(exc).__name__
+        message = f"{path}: {reason}" if path else reason
+        return cls(" ".join(message.split()), hint=_OS_HINTS.get(exc.errno, "check the path"))
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some disk space and run the command again",
+    errno.EDQUOT: "free some disk space and run the command again",
+    errno.EACCES: "check the permissions of the path",
+    errno.EPERM: "check the permissions of the path",
+    errno.EROFS: "choose a path on a writable file system",
+    errno.ENOENT: "check that the path and its folders exist and may be written",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EEXIST: "something else already exists there; is a part of the path a file?",
+}
 
 
 class NotALakeError(LarunLakeError):

@@ -101,7 +101,18 @@ def _strip_comments(text: str) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """DuckDB's error line, followed by its detail lines indented ("Did you mean ...", candidate
+    bindings, the LINE/caret position marker, whose alignment the common indent keeps)."""
+    lines = [line.rstrip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    detail = lines[1:]
+    if len(detail) > _MAX_DETAIL_LINES:  # e.g. every overload of an operator
+        detail = [*detail[: _MAX_DETAIL_LINES - 1], f"... {len(detail) - _MAX_DETAIL_LINES + 1} more lines"]
+    return "\n".join([lines[0], *("    " + line for line in detail)])
+
+
+_MAX_DETAIL_LINES = 12
 
 
 @contextmanager

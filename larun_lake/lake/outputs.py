@@ -10,13 +10,14 @@ next run that writes beside them.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import FileSystemError, UsageError
 from . import files
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
@@ -39,6 +40,7 @@ def check_output(
     if lake.is_relative_to(real):
         raise UsageError(f"{option} {path} holds the lake {lake}", hint="choose a path outside the lake folder")
     if not files.taken(target):
+        _check_folder_can_hold(target)
         return target
     if not overwrite:
         raise UsageError(f"{option} {path} exists", hint="pass --overwrite to replace it, or choose another path")
@@ -52,6 +54,15 @@ def check_output(
             hint="--overwrite replaces only such a folder: choose a new folder",
         )
     return target
+
+
+def _check_folder_can_hold(target: Path) -> None:
+    """The output's folder exists or can be made: no part of its path is a file (say so by the user's path)."""
+    for ancestor in target.parents:
+        if files.taken(ancestor):
+            if not files.is_dir(ancestor):
+                raise FileSystemError.from_os_error(OSError(errno.ENOTDIR, "Not a directory", str(target)))
+            return
 
 
 def temporary_beside(path: Path, kind: str = "tmp") -> Path:

@@ -158,7 +158,7 @@ class MastClient:
                     raise MastUnavailableError(
                         f"MAST unreachable at {url} ({what}) after {self.retry_policy.attempts} attempts: {exc}",
                         hint=(
-                            "check --mast-url / LARUN_LAKE_MAST_URL or try again later"
+                            "check the MAST address (LARUN_LAKE_MAST_URL, or a harvest command's --mast-url) or try again later"
                             if portal
                             else "check LARUN_LAKE_RESOLVER_URL or try again later"
                         ),

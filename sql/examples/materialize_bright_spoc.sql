@@ -1,6 +1,6 @@
 -- For materialize: SPOC 2-minute light curves of stars brighter than Tmag 11 in sectors 1-13,
 -- from the light-curve headers alone (no TIC rows needed).
---   larun-lake materialize --file sql/examples/materialize_bright_spoc.sql --normalize --out msets/bright.parquet
+--   larun-lake materialize --example materialize_bright_spoc --normalize --out msets/bright.parquet
 SELECT lc_id, target_id, sector, tmag
 FROM lightcurves
 WHERE author = 'SPOC'

@@ -1,6 +1,6 @@
 -- For materialize: SPOC 2-minute light curves of M dwarfs (TIC Teff < 3900 K) brighter than
 -- Tmag 11 in sectors 1-13. Needs TIC rows (larun-lake harvest tic ...); joins on tic_id.
---   larun-lake materialize --file sql/examples/materialize_mdwarfs.sql --normalize --out msets/mdwarfs.parquet
+--   larun-lake materialize --example materialize_mdwarfs --normalize --out msets/mdwarfs.parquet
 SELECT lc.lc_id, t.teff, t.tmag
 FROM lightcurves lc
 JOIN tic t ON t.id = lc.tic_id
