@@ -100,21 +100,19 @@ class Lake:
                             retry_quarantined: bool = False, mast_url: str | None = None, client=None,
                             progress=None) -> HarvestReport:
         """Light curves of targets from MAST: search (few requests), download what is missing, ingest."""
+        from .harvest import targets as t
         from .harvest.lightcurves import HarvestFilter, LightCurveHarvest, parse_max_age
-        from .harvest.targets import AUTHORS_OF, parse_author, parse_mission, parse_ranges, parse_targets
 
-        missions = [parse_mission(m) for m in _listify(mission)] or ["TESS", "Kepler", "K2"]
-        authors = [parse_author(a, missions) for a in _listify(author)] or None
+        missions = [t.parse_mission(m) for m in _listify(mission)] or ["TESS", "Kepler", "K2"]
+        authors = [t.parse_author(a, missions) for a in _listify(author)] or None
         if authors:
-            missions = [m for m in missions if any(a in AUTHORS_OF[m] for a in authors)]
-        periods = None
-        for text, what in ((sectors, "sector"), (quarters, "quarter"), (campaigns, "campaign")):
-            if text:
-                periods = (periods or set()) | parse_ranges(text, what)
+            missions = [m for m in missions if any(a in t.AUTHORS_OF[m] for a in authors)]
+        periods = t.parse_periods(missions, sectors=sectors, quarters=quarters, campaigns=campaigns)
+        exptime = t.parse_exptime(exptime)
         texts = _listify(targets)
         if from_sql:
             texts += self._ids_from_sql(from_sql, missions)
-        parsed = parse_targets(texts, missions)
+        parsed = t.parse_targets(texts, missions)
         if workers < 1 or workers > 64:
             raise UsageError(f"--workers {workers} is out of range", hint="use 1 to 64")
         settings = replace(self.settings, mast_url=mast_url) if mast_url else self.settings
@@ -122,8 +120,8 @@ class Lake:
         harvest = LightCurveHarvest(self.catalog, settings, client, workers=workers, keep_fits=keep_fits,
                                     progress=progress)
         params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
-                  "periods": sorted(periods) if periods else None, "workers": workers, "offline": offline,
-                  "max_age": max_age, "keep_fits": keep_fits}
+                  "periods": {m: sorted(p) for m, p in periods.items()} or None, "workers": workers,
+                  "offline": offline, "max_age": max_age, "keep_fits": keep_fits}
         report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
                              offline=offline, max_age=parse_max_age(max_age), retry_quarantined=retry_quarantined,
                              parameters=params)

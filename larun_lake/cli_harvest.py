@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from . import cli_output as ui
+from .cli_clock import command_seconds
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError
 
 harvest_app = typer.Typer(help="Harvest TIC rows and light curves from MAST into the lake.", no_args_is_help=True)
@@ -20,7 +21,9 @@ def _read_lines(path: Path | None) -> list[str]:
     if path is None:
         return []
     try:
-        return [line.split("#", 1)[0].strip() for line in path.read_text().splitlines() if line.split("#", 1)[0].strip()]
+        return [
+            line.split("#", 1)[0].strip() for line in path.read_text().splitlines() if line.split("#", 1)[0].strip()
+        ]
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})", hint="check the path") from exc
 
@@ -33,7 +36,10 @@ def register(app: typer.Typer, handled) -> None:
         ids: Annotated[str | None, typer.Option(help="TIC ids, comma-separated.")] = None,
         ids_file: Annotated[Path | None, typer.Option(help="File with one TIC id per line.")] = None,
         cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
-        where: Annotated[str | None, typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'.")] = None,
+        where: Annotated[
+            str | None,
+            typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'."),
+        ] = None,
         mast_url: MastUrl = None,
     ) -> None:
         """TIC rows by ids, in a cone, or by criteria, into the lake's `tic` table (one row per TIC id)."""
@@ -42,27 +48,52 @@ def register(app: typer.Typer, handled) -> None:
         texts = ([ids] if ids else []) + _read_lines(ids_file)
         id_list = parse_ids(texts) if (ids is not None or ids_file is not None) else None
         report = ctx.obj.lake().harvest_tic(ids=id_list, cone=cone, where=where, mast_url=mast_url)
-        ui.err.print(f"harvest tic {report.run_id}: {report.fetched} rows ({report.new} new, {report.replaced} "
-                     f"replaced) in {report.seconds:.1f} s, {report.requests} MAST requests", highlight=False)
+        if report.not_found:
+            shown = ", ".join(str(i) for i in report.not_found[:10]) + (" ..." if len(report.not_found) > 10 else "")
+            ui.err.print(f"not found at MAST: {len(report.not_found)} TIC id(s): {shown}", highlight=False)
+        missing = f", {len(report.not_found)} not found" if report.not_found else ""
+        ui.err.print(
+            f"harvest tic {report.run_id}: {report.fetched} rows ({report.new} new, {report.replaced} "
+            f"replaced{missing}), {report.requests} MAST requests, in {command_seconds():.1f} s",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
 
     @harvest_app.command("lightcurves")
     @handled
     def lightcurves(
         ctx: typer.Context,
-        targets: Annotated[list[str] | None, typer.Option(help="Targets: 'TIC 307210830', 'KIC 11904151', 'EPIC 211117077' or names; repeat or comma-separate.")] = None,
+        targets: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="Targets: 'TIC 307210830', 'KIC 11904151', 'EPIC 211117077' or names; repeat or comma-separate."
+            ),
+        ] = None,
         targets_file: Annotated[Path | None, typer.Option(help="File with one target per line.")] = None,
         from_sql: Annotated[str | None, typer.Option(help="SQL returning a column id, tic_id or target_id.")] = None,
         mission: Annotated[list[str] | None, typer.Option(help="TESS, Kepler or K2 (repeatable; default all).")] = None,
-        author: Annotated[list[str] | None, typer.Option(help="SPOC, TESS-SPOC, QLP, Kepler or K2 (repeatable).")] = None,
-        exptime: Annotated[float | None, typer.Option(help="Exposure time in seconds (20, 120, 200, 600, 1800, 60).")] = None,
+        author: Annotated[
+            list[str] | None, typer.Option(help="SPOC, TESS-SPOC, QLP, Kepler or K2 (repeatable).")
+        ] = None,
+        exptime: Annotated[
+            float | None, typer.Option(help="Exposure time in seconds (20, 120, 200, 600, 1800, 60).")
+        ] = None,
         sectors: Annotated[str | None, typer.Option(help="TESS sectors, e.g. 1-13 or 1,2,5.")] = None,
         quarters: Annotated[str | None, typer.Option(help="Kepler quarters, e.g. 1-17.")] = None,
         campaigns: Annotated[str | None, typer.Option(help="K2 campaigns, e.g. 0-19.")] = None,
         workers: Annotated[int, typer.Option(help="Concurrent downloads.")] = 8,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be fetched: count and bytes.")] = False,
-        offline: Annotated[bool, typer.Option("--offline", help="Answer from remembered searches; no network.")] = False,
-        max_age: Annotated[str | None, typer.Option(help="Reuse searches younger than this (e.g. 7d, 12h) without asking MAST.")] = None,
-        keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep the FITS files under <lake>/raw (MAST's layout).")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Only say what would be fetched: count and bytes.")
+        ] = False,
+        offline: Annotated[
+            bool, typer.Option("--offline", help="Answer from remembered searches; no network.")
+        ] = False,
+        max_age: Annotated[
+            str | None, typer.Option(help="Reuse searches younger than this (e.g. 7d, 12h) without asking MAST.")
+        ] = None,
+        keep_fits: Annotated[
+            bool, typer.Option("--keep-fits", help="Keep the FITS files under <lake>/raw (MAST's layout).")
+        ] = False,
         retry_quarantined: Annotated[bool, typer.Option(help="Fetch quarantined products again.")] = False,
         mast_url: MastUrl = None,
     ) -> None:
@@ -72,27 +103,52 @@ def register(app: typer.Typer, handled) -> None:
         enabled = not state.quiet and sys.stderr.isatty()
         with ui.harvest_progress(enabled=enabled) as progress:
             report = state.lake().harvest_lightcurves(
-                texts, from_sql=from_sql, mission=mission, author=author, exptime=exptime, sectors=sectors,
-                quarters=quarters, campaigns=campaigns, workers=workers, dry_run=dry_run, offline=offline,
-                max_age=max_age, keep_fits=keep_fits, retry_quarantined=retry_quarantined, mast_url=mast_url,
-                progress=progress)
+                texts,
+                from_sql=from_sql,
+                mission=mission,
+                author=author,
+                exptime=exptime,
+                sectors=sectors,
+                quarters=quarters,
+                campaigns=campaigns,
+                workers=workers,
+                dry_run=dry_run,
+                offline=offline,
+                max_age=max_age,
+                keep_fits=keep_fits,
+                retry_quarantined=retry_quarantined,
+                mast_url=mast_url,
+                progress=progress,
+            )
         if report.unknown_targets:
-            ui.err.print(f"offline: {len(report.unknown_targets)} target(s) were never searched: "
-                         + ", ".join(report.unknown_targets[:5]), highlight=False)
+            ui.err.print(
+                f"offline: {len(report.unknown_targets)} target(s) were never searched: "
+                + ", ".join(report.unknown_targets[:5]),
+                highlight=False,
+            )
+        held = f"{report.in_lake} already in the lake, " if report.in_lake else ""
+        on_disk = f", {report.reused} complete on disk" if report.reused else ""
         if dry_run or offline:
-            ui.out.print(f"{report.n_products} light-curve products listed, {report.n_to_fetch} to fetch "
-                         f"({ui.human_bytes(report.bytes_to_fetch)})", highlight=False)
+            ui.out.print(
+                f"{report.n_products} light-curve products listed, {held}{report.n_to_fetch} to fetch "
+                f"({ui.human_bytes(report.bytes_to_fetch)}){on_disk}",
+                highlight=False,
+            )
             raise typer.Exit(EXIT_OK)
         for where, status, reason in report.problems:
             if status != "skipped" or not state.quiet:
                 ui.err.print(f"{status}: {where}: {reason}", highlight=False, markup=False)
-        rate = (report.ingested + report.unchanged) / report.seconds if report.seconds else 0.0
+        seconds = command_seconds()
+        rate = (report.ingested + report.unchanged) / seconds if seconds else 0.0
         ui.err.print(
-            f"harvest {report.run_id}: {report.n_products} products listed, {report.n_to_fetch} fetched "
-            f"({ui.human_bytes(report.bytes_downloaded)}); {report.ingested} ingested ({report.superseded} "
+            f"harvest {report.run_id}: {report.n_products} products listed, {held}{report.downloaded} fetched "
+            f"({ui.human_bytes(report.bytes_downloaded)}){on_disk}; {report.ingested} ingested ({report.superseded} "
             f"superseding), {report.unchanged} unchanged, {report.skipped} skipped, {report.quarantined} "
             f"quarantined, {report.failed} failed; {report.metadata_requests + report.download_requests} MAST "
-            f"requests in {report.seconds:.1f} s ({rate:.1f} light curves/s)", highlight=False, markup=False)
+            f"requests, in {seconds:.1f} s ({rate:.1f} light curves/s)",
+            highlight=False,
+            markup=False,
+        )
         if report.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)
         raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)

@@ -175,23 +175,21 @@ def file_progress(total_files: int, total_bytes: int, *, enabled: bool, label: s
 
 
 @contextmanager
-def harvest_progress(*, enabled: bool) -> Iterator:
-    """Light curves done of those to fetch, bytes, rate and ETA."""
+def harvest_progress(*, enabled: bool, console: Console | None = None) -> Iterator:
+    """The harvest's phase (searching, listing, downloading N of M, ingesting), bytes, rate and ETA.
+
+    Yields a callback taking a harvest.progress.HarvestProgress, or None when disabled.
+    """
     if not enabled:
         yield None
         return
-    columns = [
-        TextColumn("[bold]harvest"),
-        BarColumn(),
-        TextColumn("{task.fields[done]}/{task.fields[todo]} light curves"),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=err) as progress:
-        task = progress.add_task("harvest", total=None, done=0, todo=0)
+    columns = [TextColumn("[bold]harvest[/] {task.description}"), BarColumn(), DownloadColumn(),
+               TransferSpeedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=console or err) as progress:
+        task = progress.add_task("searching", total=None)
 
-        def update(done: int, todo: int, nbytes: int, total_bytes: int) -> None:
-            progress.update(task, completed=nbytes, total=total_bytes or None, done=done, todo=todo)
+        def update(state) -> None:
+            progress.update(task, description=state.describe(), completed=state.bytes_done,
+                            total=state.bytes_total or None)
 
         yield update

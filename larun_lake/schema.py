@@ -7,6 +7,8 @@ The partition keys mission/author/period live in the folder names, not in the fi
 
 from __future__ import annotations
 
+from functools import cache
+
 import pyarrow as pa
 
 F32, F64, I32, I64 = pa.float32(), pa.float64(), pa.int32(), pa.int64()
@@ -77,3 +79,18 @@ FLUX_CHOICES = (
     "sys_rm_flux",
     "sap_bkg",
 )
+
+
+@cache
+def tic_columns() -> dict[str, pa.DataType]:
+    """TIC column types as MAST declares them (sql/tic_columns.sql), whatever a batch of rows held."""
+    import duckdb
+
+    from .sqlfiles import load_sql
+
+    con = duckdb.connect()
+    try:
+        con.execute(load_sql("tic_columns.sql"))
+        return {f.name: f.type for f in con.sql("SELECT * FROM tic_columns").to_arrow_table().schema}
+    finally:
+        con.close()

@@ -16,7 +16,7 @@ from astropy.io import fits
 from larun_lake import Lake, MastUnavailableError, UsageError
 from tests.fitsgen import write_spoc_lightcurve
 from tests.mast_server import Fault, MastServer
-from tests.mast_server.fixtures import make_tic_rows
+from tests.mast_server.fixtures import bare_tic_rows, make_tic_rows
 
 from .conftest import FIXTURES, SPOC_S1, run_cli
 
@@ -95,16 +95,20 @@ def test_harvest_many_targets_in_few_requests(lake: Lake, server: MastServer, tm
     assert report.requests_per_lightcurve < 1.2
 
 
-@pytest.mark.parametrize("fault", [
-    Fault(kind="download", status=503, retry_after=0.2, times=3),
-    Fault(kind="download", status=429, retry_after=0.1, times=2),
-    Fault(kind="download", drop=True, times=2),
-    Fault(kind="download", truncate=0.5, times=2),
-    Fault(kind="download", stall=5.0, times=1),
-    Fault(kind="invoke", status=503, times=2),
-    Fault(kind="invoke", executing=True, times=1),
-    Fault(kind="columnsconfig", drop=True, times=1),
-], ids=["503", "429", "drop", "truncate", "stall", "invoke-503", "executing", "config-drop"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(kind="download", status=503, retry_after=0.2, times=3),
+        Fault(kind="download", status=429, retry_after=0.1, times=2),
+        Fault(kind="download", drop=True, times=2),
+        Fault(kind="download", truncate=0.5, times=2),
+        Fault(kind="download", stall=5.0, times=1),
+        Fault(kind="invoke", status=503, times=2),
+        Fault(kind="invoke", executing=True, times=1),
+        Fault(kind="columnsconfig", drop=True, times=1),
+    ],
+    ids=["503", "429", "drop", "truncate", "stall", "invoke-503", "executing", "config-drop"],
+)
 def test_faults_are_survived(lake: Lake, server: MastServer, fault: Fault) -> None:
     server.add_fault(fault)
     report = lake.harvest_lightcurves("TIC 39903405", mission="TESS", workers=2)
@@ -162,8 +166,7 @@ def test_tic_harvest_by_ids_cone_and_criteria(lake: Lake) -> None:
     assert cone.fetched >= 5
     near = lake.sql("SELECT count(*) FROM tic_cone(?, ?, 0.5)", list(center)).fetchall()[0][0]
     assert near == cone.fetched
-    crit = lake.harvest_tic(where="Tmag < 9 AND Teff BETWEEN 7000 AND 9000",
-                            cone=(center[0], center[1], 1.0))
+    crit = lake.harvest_tic(where="Tmag < 9 AND Teff BETWEEN 7000 AND 9000", cone=(center[0], center[1], 1.0))
     # Of the five stars brighter than Tmag 9 near the centre, three have Teff 7000-9000 K.
     assert crit.fetched == 3
     assert lake.sql("SELECT count(*) FROM tic_cone(?, ?, 1.0) WHERE Tmag < 9", list(center)).fetchall() == [(5,)]
@@ -179,14 +182,17 @@ def test_from_sql_harvests_the_selected_tic_ids(lake: Lake) -> None:
         lake.harvest_lightcurves(from_sql="SELECT ra FROM tic", mission="TESS")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"targets": "TIC 1", "mission": "Hubble"}, "unknown mission"),
-    ({"targets": "TIC 1", "author": "ELEANOR"}, "unknown author"),
-    ({"targets": "TIC 1", "mission": "Kepler", "author": "QLP"}, "does not make"),
-    ({"targets": "TIC x1"}, "malformed TIC id"),
-    ({"targets": "  , "}, "no targets"),
-    ({"targets": "TIC 1", "sectors": "5-2"}, "empty sector range"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"targets": "TIC 1", "mission": "Hubble"}, "unknown mission"),
+        ({"targets": "TIC 1", "author": "ELEANOR"}, "unknown author"),
+        ({"targets": "TIC 1", "mission": "Kepler", "author": "QLP"}, "does not make"),
+        ({"targets": "TIC x1"}, "malformed TIC id"),
+        ({"targets": "  , "}, "no targets"),
+        ({"targets": "TIC 1", "sectors": "5-2"}, "empty sector range"),
+    ],
+)
 def test_bad_input_is_refused_before_any_request(lake: Lake, server: MastServer, kwargs: dict, message: str) -> None:
     targets = kwargs.pop("targets")
     with pytest.raises(UsageError, match=message):
@@ -196,8 +202,19 @@ def test_bad_input_is_refused_before_any_request(lake: Lake, server: MastServer,
 
 
 def test_unreachable_server_exits_4(tmp_path: Path) -> None:
-    proc = run_cli("--lake", str(tmp_path / "lake"), "harvest", "lightcurves", "--targets", "TIC 1",
-                   "--mission", "TESS", "--mast-url", "http://127.0.0.1:9", env={"LARUN_LAKE_TIMEOUT": "1"})
+    proc = run_cli(
+        "--lake",
+        str(tmp_path / "lake"),
+        "harvest",
+        "lightcurves",
+        "--targets",
+        "TIC 1",
+        "--mission",
+        "TESS",
+        "--mast-url",
+        "http://127.0.0.1:9",
+        env={"LARUN_LAKE_TIMEOUT": "1"},
+    )
     assert proc.returncode == 4, proc.stderr
     assert "127.0.0.1:9" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -244,9 +261,26 @@ def test_harvest_killed_mid_download_resumes_with_each_light_curve_once(tmp_path
             server.add_file(write_spoc_lightcurve(tmp_path / "gen", tic_id=tic, sector=sector, n_cadences=2000))
     server.latency = 0.05
     lake = tmp_path / "lake"
-    cmd = [sys.executable, "-m", "larun_lake", "--lake", str(lake), "--quiet", "harvest", "lightcurves",
-           "--targets", ",".join(f"TIC {t}" for t in tics), "--mission", "TESS", "--author", "SPOC",
-           "--workers", "2", "--mast-url", server.url]
+    cmd = [
+        sys.executable,
+        "-m",
+        "larun_lake",
+        "--lake",
+        str(lake),
+        "--quiet",
+        "harvest",
+        "lightcurves",
+        "--targets",
+        ",".join(f"TIC {t}" for t in tics),
+        "--mission",
+        "TESS",
+        "--author",
+        "SPOC",
+        "--workers",
+        "2",
+        "--mast-url",
+        server.url,
+    ]
     env = {**os.environ, "no_proxy": "127.0.0.1,localhost"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -278,10 +312,21 @@ def test_materialize_fetch_missing_harvests_then_materializes(lake: Lake, server
 
     lake.harvest_tic(ids=[413248763, 358108509, 25155310])
     out = tmp_path / "mdwarfs.parquet"
-    proc = run_cli("--lake", str(lake.path), "materialize",
-                   "SELECT id AS tic_id FROM tic WHERE teff < 3900 AND tmag < 11",
-                   "--fetch-missing", "--mission", "TESS", "--author", "SPOC", "--normalize", "--out", str(out),
-                   env={"LARUN_LAKE_MAST_URL": server.url, "no_proxy": "127.0.0.1,localhost"})
+    proc = run_cli(
+        "--lake",
+        str(lake.path),
+        "materialize",
+        "SELECT id AS tic_id FROM tic WHERE teff < 3900 AND tmag < 11",
+        "--fetch-missing",
+        "--mission",
+        "TESS",
+        "--author",
+        "SPOC",
+        "--normalize",
+        "--out",
+        str(out),
+        env={"LARUN_LAKE_MAST_URL": server.url, "no_proxy": "127.0.0.1,localhost"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "fetch-missing" in proc.stderr
     df = pd.read_parquet(out)
@@ -289,3 +334,264 @@ def test_materialize_fetch_missing_harvests_then_materializes(lake: Lake, server
     assert set(df["target_id"]) == {413248763}
     assert abs(df.groupby("lc_id")["flux"].median() - 1).max() < 1e-6
     assert lake.sql("SELECT target_id FROM lightcurves").fetchall() == [(413248763,)]
+
+
+# -- TIC column types come from MAST's declaration, not from the values of one batch ----------------
+BARE = [1_100_000_001, 1_100_000_002]  # no Teff, logg, rad, mass or d at all
+NEIGHBOUR = 1_100_000_003  # same HEALPix pixel as BARE, with values
+
+
+def test_an_all_null_tic_batch_keeps_numeric_columns_numeric(lake: Lake, server: MastServer) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    server.set_tic_rows(pd.concat([make_tic_rows(), bare_tic_rows()], ignore_index=True))
+    assert lake.harvest_tic(ids=BARE).fetched == 2
+    # The README's example query works on a lake whose only TIC rows have no Teff.
+    assert lake.sql("SELECT id FROM tic WHERE teff < 3900").fetchall() == []
+    types = dict(lake.sql("SELECT column_name, column_type FROM (DESCRIBE tic)").fetchall())
+    assert {c: types[c] for c in ("Teff", "logg", "rad", "mass", "d")} == dict.fromkeys(
+        ("Teff", "logg", "rad", "mass", "d"), "DOUBLE"
+    )
+    assert types["ID"] == "BIGINT" and types["KIC"] == "BIGINT" and types["TYC"] == "VARCHAR"
+
+    # Later batches with values: one rewrites the all-null pixel, the other lands in new pixels.
+    lake.harvest_tic(ids=[NEIGHBOUR])
+    lake.harvest_tic(ids=[25155310, 358108509, 413248763])
+    cool = lake.sql("SELECT id, teff FROM tic WHERE teff < 3900 ORDER BY teff").fetchall()
+    assert cool == [(358108509, 2824.0), (NEIGHBOUR, 3312.0), (413248763, 3505.0)]
+    # A text comparison would put 5675 K above '10000'; numbers do not.
+    assert lake.sql("SELECT id FROM tic WHERE teff > '10000'").fetchall() == []
+    assert lake.sql("SELECT count(*) FROM tic WHERE id IN (SELECT unnest(?)) AND teff IS NULL", [BARE]).fetchall() == [
+        (2,)
+    ]
+    tic_files = sorted((lake.path / "tic").rglob("*.parquet"))
+    assert len(tic_files) >= 2
+    for path in tic_files:
+        schema = pq.read_schema(path)
+        assert {str(schema.field(c).type) for c in ("Teff", "logg", "rad", "mass", "d")} == {"double"}, path
+
+
+def test_tic_files_of_an_older_harvest_with_text_columns_are_cast_when_merged() -> None:
+    import pyarrow as pa
+
+    from larun_lake.harvest.tic_store import _unify, rows_to_table
+
+    old = pa.table({"ID": pa.array([1], pa.int64()), "ra": [10.0], "dec": [5.0], "Teff": pa.array(["5675.5"])})
+    new = rows_to_table([{"ID": 2, "ra": 10.1, "dec": 5.0, "Teff": None, "extra": None}], {"Teff": "DOUBLE"})
+    merged = _unify([old, new], new)
+    assert merged.schema.field("Teff").type == pa.float64()
+    assert merged.column("Teff").to_pylist() == [5675.5, None]
+    assert merged.schema.field("extra").type == pa.null()  # undeclared and never seen: no guess
+
+
+# -- period, exposure and id options ----------------------------------------------------------------
+def test_each_period_option_filters_its_own_mission_only(lake: Lake, server: MastServer) -> None:
+    targets = ["KIC 10002792", "TIC 39903405", "EPIC 211117077"]
+    everything = lake.harvest_lightcurves(targets, dry_run=True)
+    assert everything.n_products == 2 + 6 + 1
+    sectors = lake.harvest_lightcurves(targets, sectors="24", dry_run=True)
+    assert sectors.n_products == 2 + 3 + 1  # Kepler quarters and the K2 campaign are untouched
+    quarters = lake.harvest_lightcurves(targets, quarters="2", dry_run=True)
+    assert quarters.n_products == 1 + 6 + 1
+    campaigns = lake.harvest_lightcurves(targets, campaigns="5", dry_run=True)
+    assert campaigns.n_products == 2 + 6 + 0
+    with pytest.raises(UsageError, match="selects Kepler quarters"):
+        lake.harvest_lightcurves(targets, author="SPOC", quarters="2", dry_run=True)
+
+
+def test_exptime_matches_exactly(lake: Lake, server: MastServer) -> None:
+    assert lake.harvest_lightcurves("TIC 25155310", mission="TESS", exptime=120, dry_run=True).n_products == 2
+    assert lake.harvest_lightcurves("TIC 25155310", mission="TESS", exptime=121, dry_run=True).n_products == 0
+    assert lake.harvest_lightcurves("TIC 25155310", mission="TESS", exptime=108, dry_run=True).n_products == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"exptime": 0}, "exposure time is a positive number"),
+        ({"exptime": -120}, "exposure time is a positive number"),
+        ({"exptime": float("nan")}, "exposure time is a positive number"),
+        ({"sectors": "0-3"}, "sectors start at 1"),
+        ({"targets": "TIC -5"}, "malformed TIC id"),
+        ({"targets": "KIC -10002792"}, "malformed KIC id"),
+    ],
+    ids=["exptime-0", "exptime-negative", "exptime-nan", "sector-0", "negative-tic", "negative-kic"],
+)
+def test_impossible_values_are_refused_before_any_request(
+    lake: Lake, server: MastServer, kwargs: dict, message: str
+) -> None:
+    targets = kwargs.pop("targets", "TIC 25155310")
+    with pytest.raises(UsageError, match=message):
+        lake.harvest_lightcurves(targets, **kwargs)
+    assert len(server.requests) == 0 and not lake.path.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["lightcurves", "--targets", "TIC 25155310", "--exptime", "0"],
+        ["lightcurves", "--targets", "TIC 25155310", "--sectors", "0"],
+        ["lightcurves", "--targets", "TIC -5"],
+        ["tic", "--ids", "-5"],
+    ],
+    ids=["exptime-0", "sector-0", "negative-target", "negative-tic-id"],
+)
+def test_cli_refuses_impossible_values_with_exit_2_and_one_line(
+    tmp_path: Path, server: MastServer, args: list[str]
+) -> None:
+    proc = run_cli(
+        "--lake",
+        str(tmp_path / "lake"),
+        "harvest",
+        *args,
+        "--mast-url",
+        server.url,
+        env={"no_proxy": "127.0.0.1,localhost"},
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert len(server.requests) == 0
+
+
+def test_tic_ids_mast_does_not_know_are_reported(lake: Lake, server: MastServer, tmp_path: Path) -> None:
+    report = lake.harvest_tic(ids=[25155310, 999_999_999, 999_999_998])
+    assert report.fetched == 1 and report.not_found == [999_999_998, 999_999_999] and not report.ok
+    assert lake.sql("SELECT status, n_failed FROM runs").fetchall() == [("partial", 2)]
+    proc = run_cli(
+        "--lake",
+        str(tmp_path / "cli-lake"),
+        "harvest",
+        "tic",
+        "--ids",
+        "25155310,999999999",
+        "--mast-url",
+        server.url,
+        env={"no_proxy": "127.0.0.1,localhost"},
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "not found at MAST: 1 TIC id(s): 999999999" in proc.stderr
+    assert "1 rows (1 new, 0 replaced, 1 not found)" in proc.stderr
+    assert Lake(tmp_path / "cli-lake").sql("SELECT id FROM tic").fetchall() == [(25155310,)]
+
+
+# -- progress, files already in the lake, tidy staging, honest summaries ----------------------------
+def test_progress_names_each_phase_and_moves_while_downloading(lake: Lake, server: MastServer) -> None:
+    from larun_lake.harvest.progress import HarvestProgress
+
+    events: list[HarvestProgress] = []
+    report = lake.harvest_lightcurves("TIC 39903405", mission="TESS", workers=1, progress=events.append)
+    assert report.ok and report.ingested == 6
+    phases = list(dict.fromkeys(e.phase for e in events))
+    assert phases == ["searching", "listing", "downloading", "ingesting", "done"]
+    downloading = [e for e in events if e.phase == "downloading"]
+    assert all(e.files_total == 6 and e.bytes_total == report.bytes_to_fetch for e in downloading)
+    # Bytes and files move during the downloads, not only when a group is ingested.
+    partial = [e for e in downloading if 0 < e.bytes_done < e.bytes_total and e.files_done < 6]
+    assert len({e.bytes_done for e in partial}) >= 3
+    assert [e.bytes_done for e in events] == sorted(e.bytes_done for e in events)
+    assert events[-1].bytes_done == report.bytes_downloaded and events[-1].ingested == 6
+    assert any(e.describe() == "downloading 3 of 6 files" for e in events)
+    assert events[0].describe().startswith("searching TESS observations")
+
+
+def test_progress_display_shows_the_phase_and_counts() -> None:
+    import io
+
+    from rich.console import Console
+
+    from larun_lake import cli_output as ui
+    from larun_lake.harvest.progress import HarvestProgress
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=140, color_system=None)
+    with ui.harvest_progress(enabled=True, console=console) as show:
+        show(
+            HarvestProgress(
+                "downloading", files_done=2, files_total=6, bytes_done=1_500_000, bytes_total=4_300_000, ingested=1
+            )
+        )
+    text = buffer.getvalue()
+    assert "harvest downloading 2 of 6 files, 1 ingested" in text and "1.5/4.3 MB" in text
+
+
+def test_a_file_already_in_the_lake_is_not_downloaded_again(lake: Lake, server: MastServer, tmp_path: Path) -> None:
+    lake.import_files([SPOC_S1])
+    server.reset_counts()
+    dry = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC", dry_run=True)
+    assert (dry.n_products, dry.in_lake, dry.n_to_fetch) == (2, 1, 1)
+    assert dry.bytes_to_fetch == next(p["size"] for p in server.products if "s0006" in p["productFilename"])
+    real = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC")
+    assert (real.in_lake, real.downloaded, real.ingested, real.unchanged) == (1, dry.n_to_fetch, 1, 0)
+    assert real.bytes_downloaded == dry.bytes_to_fetch
+    assert server.count("download") == 1
+    uri = server.uri_for(SPOC_S1.name)
+    row = lake.sql("SELECT state, lc_id FROM products WHERE product_uri = ?", [uri]).fetchall()
+    assert row == [("ingested", "TESS:SPOC:25155310:s0001:120")]
+    again = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC", dry_run=True)
+    assert (again.in_lake, again.n_to_fetch) == (0, 0)  # known by its MAST address now
+
+
+def test_dry_run_and_real_run_agree_when_a_complete_download_is_on_disk(lake: Lake, server: MastServer) -> None:
+    product = next(p for p in server.products if p["productFilename"] == SPOC_S1.name)
+    raw = lake.path / "raw" / "mastDownload" / product["obs_collection"] / product["obs_id"] / SPOC_S1.name
+    raw.parent.mkdir(parents=True)
+    shutil.copy(SPOC_S1, raw)  # left by a run killed after this download completed
+    dry = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC", dry_run=True)
+    assert (dry.n_to_fetch, dry.reused) == (1, 1)
+    real = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC")
+    assert (real.downloaded, real.reused, real.ingested) == (dry.n_to_fetch, 1, 2)
+    assert server.count("download") == 1 and not raw.exists()
+
+
+def test_a_successful_harvest_leaves_no_empty_folders_for_verify_to_repair(lake: Lake, server: MastServer) -> None:
+    report = lake.harvest_lightcurves("TIC 39903405", mission="TESS")
+    assert report.ok and report.ingested == 6
+    assert [p for p in lake.path.rglob("*") if p.is_dir() and not any(p.iterdir())] == []
+    checked = lake.verify()
+    assert checked.consistent and checked.repairs == []
+
+
+def _summary_timing(*args: str, env: dict) -> tuple[str, float, float]:
+    """Run the CLI; (stderr, seconds its summary states, seconds from the start until that line arrived)."""
+    import re
+
+    began = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "larun_lake", *args],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines, arrived = [], None
+    for line in proc.stderr:
+        lines.append(line)
+        if re.search(r"in \d+\.\d s", line):
+            arrived = time.monotonic() - began
+    assert proc.wait(timeout=120) == 0, "".join(lines)
+    stated = float(re.search(r"in (\d+\.\d) s", "".join(lines)).group(1))
+    return "".join(lines), stated, arrived
+
+
+def test_cli_summaries_count_what_was_fetched_and_time_the_whole_command(tmp_path: Path, server: MastServer) -> None:
+    lake_dir = tmp_path / "lake"
+    env = {"no_proxy": "127.0.0.1,localhost", "LARUN_LAKE_MAST_URL": server.url}
+    base = ["harvest", "lightcurves", "--targets", "TIC 25155310", "--author", "SPOC"]
+    Lake(lake_dir).import_files([SPOC_S1])
+    dry = run_cli("--lake", str(lake_dir), *base, "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stderr
+    assert "2 light-curve products listed, 1 already in the lake, 1 to fetch" in dry.stdout
+    real = run_cli("--lake", str(lake_dir), *base, env=env)
+    assert real.returncode == 0, real.stderr
+    assert "2 products listed, 1 already in the lake, 1 fetched" in real.stderr
+    # Fresh lakes: start-up, imports and the lake's creation are part of what the user waits for.
+    # (Start-up and imports alone take well over a second, so a timer started later falls short.)
+    stderr, stated, arrived = _summary_timing("--lake", str(tmp_path / "new-lake"), *base, env=env)
+    assert "2 products listed, 2 fetched" in stderr
+    assert arrived - 0.5 <= stated <= arrived + 0.1
+    stderr, stated, arrived = _summary_timing(
+        "--lake", str(tmp_path / "tic-lake"), "harvest", "tic", "--ids", "25155310", env=env
+    )
+    assert "1 rows (1 new, 0 replaced)" in stderr
+    assert arrived - 0.5 <= stated <= arrived + 0.1

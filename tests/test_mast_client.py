@@ -23,7 +23,7 @@ from larun_lake.mast import MastClient, RetryPolicy
 from larun_lake.mast.client import check_ids_subset
 from larun_lake.mast.retry import TransientError, classify, parse_retry_after, retry_call
 from tests.mast_server import Fault, MastServer
-from tests.mast_server.fixtures import FIXTURES, make_tic_rows, spoc_fixture_files
+from tests.mast_server.fixtures import FIXTURES, bare_tic_rows, make_tic_rows, spoc_fixture_files
 
 RESOLVER = "/Santa-war/query"
 SERVED_DIRS = ["tess_spoc", "tess_spoc_renamed", "tess_hlsp", "kepler", "k2"]
@@ -217,6 +217,26 @@ def test_tic_by_ids_cone_and_criteria(client: MastClient, server: MastServer, ti
         client.tic_criteria({"Tmag": [9, 10, 11]})
     assert server.count("invoke") == 0
     assert not any(f[2] is InputWarning for f in warnings.filters)  # filters are ours only during a call
+
+
+def test_tic_rows_carry_the_types_mast_declared_even_when_all_null(sleeps: list[float]) -> None:
+    bare = bare_tic_rows()
+    with MastServer(tic_rows=bare) as mast, make_client(mast, sleeps) as client:
+        rows = client.tic_by_ids([1_100_000_001, 1_100_000_002])
+        cone = client.tic_cone(100.0, -30.0, 0.1)
+    assert [r["Teff"] for r in rows] == [None, None] and [r["d"] for r in rows] == [None, None]
+    # The response's `fields` declare these columns float/int/string whatever the values are.
+    assert {c: rows.types[c] for c in ("ID", "Teff", "logg", "rad", "mass", "d", "KIC", "TYC")} == {
+        "ID": "BIGINT",
+        "Teff": "DOUBLE",
+        "logg": "DOUBLE",
+        "rad": "DOUBLE",
+        "mass": "DOUBLE",
+        "d": "DOUBLE",
+        "KIC": "BIGINT",
+        "TYC": "VARCHAR",
+    }
+    assert len(cone) == 3 and cone.types["dstArcSec"] == "DOUBLE" and cone.types["Teff"] == "DOUBLE"
 
 
 def test_tic_id_check_refuses_rows_not_requested() -> None:

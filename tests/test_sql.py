@@ -187,3 +187,22 @@ def test_sql_works_while_another_process_imports(tmp_path: Path) -> None:
     assert len(counts) >= 2, "the import finished before a concurrent query ran"
     assert counts == sorted(counts)  # never a half-visible batch going backwards
     assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(len(files),)]
+
+
+def test_tic_files_of_older_harvests_read_with_the_declared_types(tmp_path: Path) -> None:
+    """A batch stored with an all-null (text) Teff and a later typed one read as one DOUBLE column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from larun_lake.catalog.datasets import tic_dataset
+
+    old = tmp_path / "tic" / "hpx=1" / "part-a-0001.parquet"
+    new = tmp_path / "tic" / "hpx=2" / "part-b-0001.parquet"
+    for path in (old, new):
+        path.parent.mkdir(parents=True)
+    pq.write_table(pa.table({"ID": [1, 2], "Teff": pa.array(["5675.5", None], pa.string())}), old)
+    pq.write_table(pa.table({"ID": [3], "Teff": [3505.0], "logg": [4.8]}), new)
+    table = tic_dataset(tmp_path, ["tic/hpx=1/part-a-0001.parquet", "tic/hpx=2/part-b-0001.parquet"]).to_table()
+    assert table.schema.field("Teff").type == pa.float64() and table.schema.field("hpx").type == pa.int32()
+    assert sorted(zip(table["ID"].to_pylist(), table["Teff"].to_pylist(), strict=True)) == [
+        (1, 5675.5), (2, None), (3, 3505.0)]

@@ -18,7 +18,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ..schema import CADENCE_SCHEMA
+from ..schema import CADENCE_SCHEMA, tic_columns
 
 CADENCE_KEYS = pa.schema([("mission", pa.string()), ("author", pa.string()), ("period", pa.string())])
 TIC_KEYS = pa.schema([("hpx", pa.int32())])
@@ -49,12 +49,18 @@ def cadence_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
 
 
 def tic_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
-    """TIC files carry MAST's columns; their union (by name) is read from the files' footers."""
-    schemas = []
+    """TIC files carry MAST's columns; their union (by name) is read from the files' footers, each
+    column typed as MAST declares it (files of older harvests that stored an all-null batch as text
+    are cast on reading)."""
+    declared = tic_columns()
+    fields: dict[str, pa.DataType] = {}
     for relpath in relpaths:
         try:
-            schemas.append(pq.read_schema(str(root / relpath)))
+            schema = pq.read_schema(str(root / relpath))
         except OSError:  # missing or damaged: only queries that read it will fail
             continue
-    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([("ID", pa.int64())])
+        for field in schema:
+            if field.name not in fields or pa.types.is_null(fields[field.name]):
+                fields[field.name] = declared.get(field.name, field.type)
+    schema = pa.schema(list(fields.items()) or [("ID", pa.int64())])
     return _dataset(root, relpaths, schema, TIC_KEYS)

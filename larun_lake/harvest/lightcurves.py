@@ -4,12 +4,12 @@ Every product passes through the products states (known -> ingested, or failed /
 quarantined with the reason), so a re-run fetches only what is missing and a run
 killed at any moment resumes: downloads land as *.part and are renamed when
 complete, ingest is idempotent (file hashes), and complete raw files are reused.
+What to fetch is decided by plan.py, the same way for a dry run and a real run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +24,8 @@ from ..ingest.convert import InputFile
 from ..ingest.importer import Ingestor
 from ..lake import files
 from ..readers.fitsfile import open_fits
+from .plan import FetchPlan, plan_fetch, raw_path
+from .progress import ProgressFn, ProgressState
 from .search import Product, ProductSearch
 from .targets import Target
 
@@ -32,8 +34,6 @@ if TYPE_CHECKING:
 
 INGEST_GROUP_FILES = 32
 INGEST_GROUP_SECONDS = 3.0
-# Products already dealt with; quarantined ones are retried only when asked.
-DONE_STATES = ("ingested", "superseded", "skipped")
 
 
 @dataclass
@@ -41,24 +41,27 @@ class HarvestFilter:
     missions: list[str]
     authors: list[str] | None = None
     exptime: float | None = None
-    periods: set[int] | None = None
+    periods: dict[str, set[int]] = field(default_factory=dict)  # per mission: sectors, quarters, campaigns
 
     def keep(self, p: Product) -> bool:
         if p.mission not in self.missions or (self.authors and p.author not in self.authors):
             return False
-        if self.exptime is not None and (p.exptime_s is None or abs(p.exptime_s - self.exptime) > 0.1 * self.exptime):
+        # Nominal exposures are exact values (120, 1800, ...): 121 must not select 120-s products.
+        if self.exptime is not None and (p.exptime_s is None or abs(p.exptime_s - self.exptime) > 1e-6):
             return False
-        return self.periods is None or p.period_number in self.periods
+        allowed = self.periods.get(p.mission)
+        return allowed is None or p.period_number in allowed
 
 
 @dataclass(kw_only=True)
 class HarvestReport(Counts):
     run_id: str
     n_products: int = 0
-    n_to_fetch: int = 0
+    n_to_fetch: int = 0  # downloads planned (what a dry run reports)
     bytes_to_fetch: int = 0
-    downloaded: int = 0
-    reused: int = 0
+    in_lake: int = 0  # listed products whose file the lake already holds: not fetched
+    downloaded: int = 0  # downloads that succeeded (a file fetched twice counts twice)
+    reused: int = 0  # complete raw files ingested without a download
     bytes_downloaded: int = 0
     metadata_requests: int = 0
     download_requests: int = 0
@@ -76,31 +79,7 @@ class HarvestReport(Counts):
         return (self.metadata_requests + self.download_requests) / n if n else float("nan")
 
     def counts(self) -> dict[str, int]:
-        return self.run_counts(n_files=self.n_to_fetch, bytes_read=self.bytes_downloaded)
-
-
-def to_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:
-    """Products not yet in the lake, failed before, or changed at MAST since they were ingested."""
-    with catalog.read(sandbox=False, surface=False) as con:
-        state = {
-            r[0]: r[1:]
-            for r in con.execute(
-                "SELECT product_uri, state, size_bytes FROM lake.products "
-                "WHERE product_uri IN (SELECT unnest(?))",
-                [[p.data_uri for p in found]],
-            ).fetchall()
-        }
-    out = []
-    for p in found:
-        st = state.get(p.data_uri)
-        if st is None or st[0] in ("known", "downloaded", "failed"):
-            out.append(p)
-        elif st[0] == "quarantined":
-            if retry_quarantined:
-                out.append(p)
-        elif st[0] in DONE_STATES and p.size_bytes is not None and st[1] is not None and st[1] != p.size_bytes:
-            out.append(p)  # MAST reprocessed it under the same name
-    return out
+        return self.run_counts(n_files=self.n_to_fetch + self.reused, bytes_read=self.bytes_downloaded)
 
 
 class LightCurveHarvest:
@@ -112,7 +91,7 @@ class LightCurveHarvest:
         *,
         workers: int = 8,
         keep_fits: bool = False,
-        progress: Callable[[int, int, int, int], None] | None = None,
+        progress: ProgressFn | None = None,
     ) -> None:
         self.catalog = catalog
         self.layout = catalog.layout
@@ -120,7 +99,7 @@ class LightCurveHarvest:
         self.client = client
         self.workers = workers
         self.keep_fits = keep_fits
-        self.progress = progress
+        self.progress = ProgressState(progress)
 
     def run(
         self,
@@ -140,84 +119,87 @@ class LightCurveHarvest:
         if not dry_run:
             with self.catalog.write("harvest lightcurves") as con:
                 runs.start_run(con, run_id, "harvest lightcurves", parameters or {}, mast_url=self.settings.mast_url)
+        plan = FetchPlan()
         try:
             search = ProductSearch(
-                self.catalog, None if offline else self.client, run_id=run_id, mast_url=self.settings.mast_url
+                self.catalog,
+                None if offline else self.client,
+                run_id=run_id,
+                mast_url=self.settings.mast_url,
+                on_phase=lambda phase, detail: self.progress.update(phase=phase, detail=detail),
             )
             found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline) if filt.keep(p)]
             report.unknown_targets = [name for _, name in search.unknown]
             report.n_products = len(found)
-            todo = to_fetch(self.catalog, found, retry_quarantined=retry_quarantined)
-            report.n_to_fetch = len(todo)
-            report.bytes_to_fetch = sum(p.size_bytes or 0 for p in todo)
+            plan = plan_fetch(self.catalog, found, retry_quarantined=retry_quarantined)
+            report.n_to_fetch = len(plan.download)
+            report.bytes_to_fetch = plan.bytes_to_download
+            report.in_lake = len(plan.in_lake)
+            report.reused = len(plan.on_disk)
             if not dry_run and not offline:
-                self._register_known(todo, run_id)
-                self._fetch(todo, run_id, report)
+                self._register_known(plan, run_id)
+                self._fetch(plan, run_id, report)
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
+            if not dry_run:
+                self._tidy(plan, run_id)
             report.seconds = time.monotonic() - start
             report.metadata_requests = int(getattr(self.client, "requests_total", 0) or 0)
             if not dry_run:
                 status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
                 with self.catalog.write("harvest lightcurves") as con:
                     runs.finish_run(con, run_id, status, report.counts())
+            self.progress.update(phase="done", detail="")
         return report
 
-    def _register_known(self, todo: list[Product], run_id: str) -> None:
-        rows = [
-            {
-                "product_uri": p.data_uri,
-                "product_type": "lightcurve",
-                "state": "known",
-                "mission": p.mission,
-                "author": p.author,
-                "target_id": p.target_id,
-                "obs_collection": p.obs_collection,
-                "obs_id": p.obs_id,
-                "file_name": p.product_filename,
-                "expected_size": p.size_bytes,
-                "run_id": run_id,
-            }
-            for p in todo
+    def _register_known(self, plan: FetchPlan, run_id: str) -> None:
+        """New products as `known`; those whose file the lake holds as `ingested`, pointing at that version."""
+        todo = [*plan.download, *plan.on_disk]
+        rows = [_product_row(p, "known", run_id) for p in todo]
+        held = [
+            _product_row(m.product, "ingested", run_id)
+            | {"sha256": m.sha256, "lc_id": m.lc_id, "size_bytes": m.product.size_bytes}
+            for m in plan.in_lake
         ]
         with self.catalog.write("harvest lightcurves") as con:
-            existing = {r[0] for r in con.execute(
-                "SELECT product_uri FROM lake.products WHERE product_uri IN (SELECT unnest(?))",
-                [[r["product_uri"] for r in rows]]).fetchall()}
-            product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing])
+            existing = {
+                r[0]
+                for r in con.execute(
+                    "SELECT product_uri FROM lake.products WHERE product_uri IN (SELECT unnest(?))",
+                    [[r["product_uri"] for r in rows]],
+                ).fetchall()
+            }
+            product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing] + held)
 
     def _raw_path(self, p: Product) -> Path:
         try:
-            return self.layout.raw_file(p.obs_collection or p.mission, p.obs_id or p.target_name, p.product_filename)
+            return raw_path(self.layout, p)
         except ValueError as exc:
             raise ProductError(p.data_uri, f"unsafe file name from MAST ({exc})") from exc
 
-    def _fetch(self, todo: list[Product], run_id: str, report: HarvestReport) -> None:
+    def _fetch(self, plan: FetchPlan, run_id: str, report: HarvestReport) -> None:
         from ..mast.download import DownloadJob, download_all
 
+        for p, reason in plan.unsafe:
+            self._fail(p, "quarantined", reason, run_id, report)
         ingestor = Ingestor(self.catalog, run_id)
         known = ingestor.known_shas()
-        jobs, by_uri, ready = [], {}, []
-        for p in todo:
-            try:
-                dest = self._raw_path(p)
-            except ProductError as exc:
-                self._fail(p, "quarantined", exc.reason, run_id, report)
-                continue
-            by_uri[p.data_uri] = p
-            if dest.is_file() and p.size_bytes is not None and dest.stat().st_size == p.size_bytes:
-                ready.append(p)  # a complete download from an interrupted run
-                report.reused += 1
-            else:
-                jobs.append(DownloadJob(p.data_uri, dest, p.size_bytes))
-        group: list[Product] = list(ready)
+        by_uri = {p.data_uri: p for p in [*plan.download, *plan.on_disk]}
+        jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in plan.download]
+        self.progress.update(phase="downloading", detail="", files_total=len(jobs), bytes_total=report.bytes_to_fetch)
+        group: list[Product] = list(plan.on_disk)  # complete downloads from an interrupted run
         started = time.monotonic()
         retry_once: list[Product] = []
         for result in download_all(
-            self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
+            self.settings.mast_url,
+            jobs,
+            workers=self.workers,
+            read_timeout=self.settings.timeout_s,
+            on_bytes=self.progress.add_bytes,
         ):
             p = by_uri[result.job.data_uri]
+            self.progress.update(files_done=self.progress.current.files_done + 1)
             if not self._count(result, report):
                 self._fail(p, "failed", result.error or "download failed", run_id, report)
                 continue
@@ -232,11 +214,19 @@ class LightCurveHarvest:
             self._ingest(ingestor, group, known, report)
         if retry_once:  # a FITS checksum mismatch is fetched once more, then quarantined
             jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in retry_once]
+            self.progress.update(
+                phase="downloading", detail="", files_total=self.progress.current.files_total + len(jobs)
+            )
             group = []
             for result in download_all(
-                self.settings.mast_url, jobs, workers=self.workers, read_timeout=self.settings.timeout_s
+                self.settings.mast_url,
+                jobs,
+                workers=self.workers,
+                read_timeout=self.settings.timeout_s,
+                on_bytes=self.progress.add_bytes,
             ):
                 p = by_uri[result.job.data_uri]
+                self.progress.update(files_done=self.progress.current.files_done + 1)
                 if self._count(result, report) and self._checksum_ok(p):
                     group.append(p)
                 else:
@@ -250,6 +240,16 @@ class LightCurveHarvest:
                     )
             if group:
                 self._ingest(ingestor, group, known, report)
+
+    def _tidy(self, plan: FetchPlan, run_id: str) -> None:
+        """Leave no empty folders: this run's staging, and raw folders whose files were ingested and removed.
+
+        Done once downloads have stopped, since a download thread may be creating a raw folder.
+        """
+        files.remove_tree(self.layout.staging / run_id)
+        files.remove_empty_dirs(self.layout.staging, stop=self.layout.root)
+        for folder in sorted({self._raw_path(p).parent for p in [*plan.download, *plan.on_disk]}):
+            files.remove_empty_dirs(folder, stop=self.layout.root)
 
     @staticmethod
     def _count(result: DownloadResult, report: HarvestReport) -> bool:
@@ -276,11 +276,13 @@ class LightCurveHarvest:
             )
             for p in group
         ]
+        phase = self.progress.current.phase
+        self.progress.update(phase="ingesting")
         report.add(ingestor.stage_and_commit(items, known))
         if not self.keep_fits:
             for item in items:
                 files.remove(item.path)
-        self._progress(report)
+        self.progress.update(phase=phase, ingested=report.ingested + report.unchanged)
 
     def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:
         with self.catalog.write("harvest lightcurves") as con:
@@ -297,13 +299,22 @@ class LightCurveHarvest:
             )
         setattr(report, state, getattr(report, state) + 1)
         report.problems.append((p.data_uri, state, reason))
-        self._progress(report)
 
-    def _progress(self, report: HarvestReport) -> None:
-        if self.progress:
-            self.progress(
-                report.ingested + report.unchanged, report.n_to_fetch, report.bytes_downloaded, report.bytes_to_fetch
-            )
+
+def _product_row(p: Product, state: str, run_id: str) -> dict[str, Any]:
+    return {
+        "product_uri": p.data_uri,
+        "product_type": "lightcurve",
+        "state": state,
+        "mission": p.mission,
+        "author": p.author,
+        "target_id": p.target_id,
+        "obs_collection": p.obs_collection,
+        "obs_id": p.obs_id,
+        "file_name": p.product_filename,
+        "expected_size": p.size_bytes,
+        "run_id": run_id,
+    }
 
 
 def parse_max_age(text: str | None) -> timedelta | None:

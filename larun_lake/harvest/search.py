@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
@@ -97,12 +98,21 @@ def light_curve_products(mission: str, observations: list[dict], products: list[
 class ProductSearch:
     """Searches for one harvest run: cache first, then MAST."""
 
-    def __init__(self, catalog: Catalog, client: Any | None, *, run_id: str, mast_url: str) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        client: Any | None,
+        *,
+        run_id: str,
+        mast_url: str,
+        on_phase: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.catalog = catalog
         self.client = client
         self.run_id = run_id
         self.mast_url = mast_url
         self.unknown: list[tuple[str, str]] = []
+        self._on_phase = on_phase or (lambda phase, detail: None)
 
     def find(
         self, targets: list[Target], missions: list[str], *, max_age: timedelta | None, offline: bool
@@ -116,6 +126,7 @@ class ProductSearch:
                 continue
             if offline:
                 raise UsageError(f"cannot resolve the name {target.name!r} offline", hint="use TIC/KIC/EPIC ids")
+            self._on_phase("searching", f"for {target.name}")
             ra, dec = self.client.resolve(target.name)
             for mission in missions:
                 found += self._query(mission, position=(ra, dec, 2.0 / 3600))  # within 2 arcsec
@@ -139,6 +150,8 @@ class ProductSearch:
         self, mission: str, *, target_names: list[str] | None = None, position: tuple[float, float, float] | None = None
     ) -> list[Product]:
         collections = sorted({COLLECTIONS[a] for a in AUTHORS_OF[mission]})
+        what = f"{len(target_names)} target(s)" if target_names else "a position"
+        self._on_phase("searching", f"{mission} observations of {what}")
         observations = self.client.observations(
             target_names=target_names, position=position, obs_collection=collections
         )
@@ -147,6 +160,8 @@ class ProductSearch:
             for o in observations
             if o.get("provenance_name") in AUTHORS_OF[mission] and (o.get("dataproduct_type") in (None, "timeseries"))
         ]
+        if observations:
+            self._on_phase("listing", f"products of {len(observations)} {mission} observations")
         products = self.client.products([str(o["obsid"]) for o in observations]) if observations else []
         found = light_curve_products(mission, observations, products)
         searched = set(target_names or []) | {p.target_name for p in found}
@@ -157,15 +172,17 @@ class ProductSearch:
         stamp = now()
         n_obs = Counter(str(o.get("target_name")) for o in observations)
         n_products = Counter(p.target_name for p in found)
-        searches = pa.table({
-            "mission": [mission] * len(names),
-            "target_name": sorted(names),
-            "fetched_at": [stamp] * len(names),
-            "n_observations": [n_obs[n] for n in sorted(names)],
-            "n_products": [n_products[n] for n in sorted(names)],
-            "mast_url": [self.mast_url] * len(names),
-            "run_id": [self.run_id] * len(names),
-        })
+        searches = pa.table(
+            {
+                "mission": [mission] * len(names),
+                "target_name": sorted(names),
+                "fetched_at": [stamp] * len(names),
+                "n_observations": [n_obs[n] for n in sorted(names)],
+                "n_products": [n_products[n] for n in sorted(names)],
+                "mast_url": [self.mast_url] * len(names),
+                "run_id": [self.run_id] * len(names),
+            }
+        )
         with self.catalog.write("harvest search") as con:
             con.execute(
                 "DELETE FROM lake.mast_products WHERE mission = ? AND target_name IN (SELECT unnest(?))",
@@ -190,7 +207,8 @@ class ProductSearch:
             con.register("_keys", _keys_table(keys))
             rows = con.execute(
                 "SELECT mission, target_name FROM lake.mast_searches JOIN _keys USING (mission, target_name) "
-                "WHERE ?::TIMESTAMPTZ IS NULL OR fetched_at >= ?::TIMESTAMPTZ", [cutoff, cutoff]
+                "WHERE ?::TIMESTAMPTZ IS NULL OR fetched_at >= ?::TIMESTAMPTZ",
+                [cutoff, cutoff],
             ).fetchall()
         return set(rows)
 
@@ -199,8 +217,9 @@ class ProductSearch:
             return []
         with self.catalog.read(sandbox=False, surface=False) as con:
             con.register("_keys", _keys_table(keys))
-            rel = con.sql("SELECT p.* EXCLUDE (fetched_at) FROM lake.mast_products p "
-                          "JOIN _keys USING (mission, target_name)")
+            rel = con.sql(
+                "SELECT p.* EXCLUDE (fetched_at) FROM lake.mast_products p JOIN _keys USING (mission, target_name)"
+            )
             columns = rel.columns
             rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]
         return [Product(**r) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -13,7 +14,8 @@ AUTHORS = {"spoc": "SPOC", "tess-spoc": "TESS-SPOC", "qlp": "QLP", "kepler": "Ke
 AUTHORS_OF = {"TESS": ("SPOC", "TESS-SPOC", "QLP"), "Kepler": ("Kepler",), "K2": ("K2",)}
 # MAST collections holding each pipeline's light curves.
 COLLECTIONS = {"SPOC": "TESS", "TESS-SPOC": "HLSP", "QLP": "HLSP", "Kepler": "Kepler", "K2": "K2"}
-_ID = re.compile(r"^\s*(TIC|KIC|EPIC)\s*[-:]?\s*(\S+)\s*$", re.IGNORECASE)
+# 'TIC 5', 'TIC5', 'TIC-5', 'TIC:5'; in 'TIC -5' the minus is a sign, and the id is refused.
+_ID = re.compile(r"^\s*(TIC|KIC|EPIC)(?![A-Za-z])(?:[-:]\s*|\s*)(\S.*?)\s*$", re.IGNORECASE)
 _PREFIX_MISSION = {"TIC": "TESS", "KIC": "Kepler", "EPIC": "K2"}
 
 
@@ -88,6 +90,45 @@ def parse_targets(texts: list[str], missions: list[str]) -> list[Target]:
         if target not in out:
             out.append(target)
     return out
+
+
+# Which mission each period option filters, and its first period (TESS sectors start at 1).
+PERIOD_OPTIONS = {
+    "sectors": ("TESS", "sector", 1),
+    "quarters": ("Kepler", "quarter", 0),
+    "campaigns": ("K2", "campaign", 0),
+}
+
+
+def parse_periods(missions: list[str], **texts: str | None) -> dict[str, set[int]]:
+    """--sectors/--quarters/--campaigns -> {mission: periods}; each option filters its own mission only."""
+    out: dict[str, set[int]] = {}
+    for option, text in texts.items():
+        mission, what, first = PERIOD_OPTIONS[option]
+        numbers = parse_ranges(text, what)
+        if numbers is None:
+            continue
+        if mission not in missions:
+            raise UsageError(
+                f"--{option} selects {mission} {what}s, but the harvest covers {'/'.join(missions)} only",
+                hint=f"add --mission {mission}, or drop --{option}",
+            )
+        if min(numbers) < first:
+            raise UsageError(f"--{option} {text}: {mission} {what}s start at {first}")
+        out[mission] = numbers
+    return out
+
+
+def parse_exptime(value: float | None) -> float | None:
+    """A nominal exposure in seconds, matched exactly against MAST's t_exptime."""
+    if value is None:
+        return None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(
+            f"--exptime {value:g}: an exposure time is a positive number of seconds",
+            hint="MAST's exposures are 20, 60, 120, 200, 600 and 1800 s",
+        )
+    return float(value)
 
 
 def parse_ranges(text: str | None, what: str) -> set[int] | None:

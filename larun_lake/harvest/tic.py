@@ -91,6 +91,11 @@ class TicReport:
     replaced: int = 0
     requests: int = 0
     seconds: float = 0.0
+    not_found: list[int] = field(default_factory=list)  # requested ids MAST did not return
+
+    @property
+    def ok(self) -> bool:
+        return not self.not_found
 
 
 def harvest_tic(
@@ -118,6 +123,9 @@ def harvest_tic(
         rows = client.tic_criteria({c.column: [c.low, c.high] for c in where}, cone=cone)
     else:
         rows = client.tic_cone(*cone)
+    declared = getattr(rows, "types", None)  # the column types MAST declared
+    if ids is not None:
+        report.not_found = sorted(set(ids) - {r["ID"] for r in rows})
     for cond in where or []:
         rows = [r for r in rows if cond.test(_number(r[cond.column] if cond.column in r else _lookup(r, cond.column)))]
     report.fetched = len(rows)
@@ -126,9 +134,10 @@ def harvest_tic(
     with catalog.write("harvest tic") as con:
         runs.start_run(con, run_id, "harvest tic", parameters or {}, mast_url=mast_url)
         report.new, report.replaced, obsolete = store_rows(
-            con, catalog.layout, rows, run_id=run_id, sequence=itertools.count(1)
+            con, catalog.layout, rows, run_id=run_id, sequence=itertools.count(1), declared=declared
         )
-        runs.finish_run(con, run_id, "ok", {"n_files": report.fetched, "n_ingested": report.fetched})
+        counts = {"n_files": report.fetched, "n_ingested": report.fetched, "n_failed": len(report.not_found)}
+        runs.finish_run(con, run_id, "ok" if report.ok else "partial", counts)
     for path in obsolete:
         files.remove(path)
     report.seconds = time.monotonic() - start

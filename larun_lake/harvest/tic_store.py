@@ -6,7 +6,7 @@ row (the pixel's file is rewritten) and tic_index records when.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import astropy.units as u
@@ -21,6 +21,7 @@ from ..catalog import versions
 from ..catalog.db import now
 from ..lake import files
 from ..layout import LakeLayout
+from ..schema import tic_columns
 
 HEALPIX_ORDER = 5  # 12,288 pixels of 3.4 square degrees
 
@@ -29,50 +30,101 @@ def healpix(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return cdshealpix.lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), HEALPIX_ORDER).astype(np.int64)
 
 
-def rows_to_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """Typed Arrow table of TIC rows: ID as int64, numbers as float64/int64, everything else as string."""
-    columns: dict[str, list] = {}
-    for row in rows:
-        for key in row:
-            columns.setdefault(key, [])
-    for key in columns:
-        columns[key] = [row.get(key) for row in rows]
+_ARROW = {"DOUBLE": pa.float64(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_(), "VARCHAR": pa.string()}
+
+
+def column_type(name: str, declared: Mapping[str, str], values: list[Any]) -> pa.DataType:
+    """MAST's declaration for this batch, else the TIC's known type, else what the values say.
+
+    Never the values when a declaration exists: an all-null Teff must stay a number.
+    """
+    if declared.get(name) in _ARROW:
+        return _ARROW[declared[name]]
+    if name in tic_columns():
+        return tic_columns()[name]
+    present = [v for v in values if v is not None]
+    if not present:
+        return pa.null()  # unknown until some batch has a value; merges into any type
+    if all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    return pa.string()
+
+
+def _convert(value: Any, kind: pa.DataType) -> Any:
+    """One value as `kind`; text that is not a number becomes null rather than failing the batch."""
+    if value is None:
+        return None
+    try:
+        if pa.types.is_floating(kind):
+            return float(value)
+        if pa.types.is_integer(kind):
+            return int(value) if not isinstance(value, str) else int(float(value))
+        if pa.types.is_boolean(kind):
+            return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1", "t")
+    except (TypeError, ValueError):
+        return None
+    return str(value)
+
+
+def rows_to_table(rows: list[dict[str, Any]], declared: Mapping[str, str] | None = None) -> pa.Table:
+    """Arrow table of TIC rows, each column typed as MAST declared it (ID as int64)."""
+    declared = {**(declared or {}), "ID": "BIGINT"}
+    names = list(dict.fromkeys(key for row in rows for key in row))
     arrays = {}
-    for key, values in columns.items():
-        if key == "ID":
-            arrays[key] = pa.array([int(v) for v in values], pa.int64())
-            continue
-        present = [v for v in values if v is not None]
-        if present and all(isinstance(v, bool) for v in present):
-            kind = pa.bool_()
-        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-            kind = pa.int64()
-        elif present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-            kind = pa.float64()
-            values = [float(v) if v is not None else None for v in values]
-        else:
-            kind = pa.string()
-            values = [str(v) if v is not None else None for v in values]
-        arrays[key] = pa.array(values, kind)
+    for name in names:
+        values = [row.get(name) for row in rows]
+        kind = column_type(name, declared, values)
+        arrays[name] = pa.array([_convert(v, kind) for v in values] if kind != pa.null() else values, kind)
     return pa.table(arrays)
 
 
-def _unify(tables: list[pa.Table]) -> pa.Table:
-    """Concatenate tables whose columns may differ (a column missing in one harvest is null there)."""
-    names: list[str] = []
-    types: dict[str, pa.DataType] = {}
+def _cast(column: pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
+    if column.type == kind:
+        return column
+    try:
+        return column.cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # e.g. Teff stored as text by an older harvest: numbers come back, anything else is null
+        return pa.chunked_array([pa.array([_convert(v, kind) for v in column.to_pylist()], kind)])
+
+
+def _merged_type(name: str, types: list[pa.DataType]) -> pa.DataType:
+    """A column's type across files: the TIC's declared type, else the values' common type."""
+    if name in tic_columns():
+        return tic_columns()[name]
+    kinds = {t for t in types if t != pa.null()}
+    if not kinds:
+        return pa.null()
+    if len(kinds) == 1:
+        return kinds.pop()
+    return pa.float64() if kinds <= {pa.int64(), pa.float64()} else pa.string()
+
+
+def _unify(tables: list[pa.Table], newest: pa.Table) -> pa.Table:
+    """Concatenate a pixel's old rows with new ones; the new batch's (declared) types win.
+
+    A column missing in one harvest is null there; old files whose type differs are cast.
+    """
+    names: list[str] = list(newest.column_names)
+    seen: dict[str, list[pa.DataType]] = {}
     for t in tables:
         for field in t.schema:
-            if field.name not in types:
+            if field.name not in seen and field.name not in names:
                 names.append(field.name)
-                types[field.name] = field.type
-            elif types[field.name] != field.type:
-                # int vs float widens to float; anything else falls back to string
-                pair = {types[field.name], field.type}
-                types[field.name] = pa.float64() if pair == {pa.int64(), pa.float64()} else pa.string()
+            seen.setdefault(field.name, []).append(field.type)
+    types = {
+        n: newest.schema.field(n).type
+        if n in newest.column_names and newest.schema.field(n).type != pa.null()
+        else _merged_type(n, seen[n])
+        for n in names
+    }
     out = []
     for t in tables:
-        cols = [t.column(n).cast(types[n]) if n in t.column_names else pa.nulls(t.num_rows, types[n]) for n in names]
+        cols = [_cast(t.column(n), types[n]) if n in t.column_names else pa.nulls(t.num_rows, types[n]) for n in names]
         out.append(pa.table(cols, names=names))
     return pa.concat_tables(out)
 
@@ -84,14 +136,16 @@ def store_rows(
     *,
     run_id: str,
     sequence: Iterator[int],
+    declared: Mapping[str, str] | None = None,
 ) -> tuple[int, int, list]:
     """Write TIC rows into their pixels inside an open write transaction.
 
+    `declared` holds the SQL type MAST declared for each column (see MastClient.TicRows).
     Returns (new ids, replaced ids, files to delete after the commit).
     """
     if not rows:
         return 0, 0, []
-    table = rows_to_table(rows)
+    table = rows_to_table(rows, declared if declared is not None else getattr(rows, "types", None))
     ids = table.column("ID").to_numpy()
     # The same id twice in one harvest: keep the last row.
     _, last = np.unique(ids[::-1], return_index=True)
@@ -122,7 +176,7 @@ def store_rows(
         parts = [t for t in [*parts, new] if t.num_rows]
         if not parts:
             continue
-        merged = _unify(parts).sort_by([("dec", "ascending")])
+        merged = _unify(parts, table).sort_by([("dec", "ascending")])
         rel = layout.tic_file(int(pixel), run_id, next(sequence))
         staged = layout.abspath(layout.staging_file(rel))
         files.make_dirs(staged.parent)

@@ -7,6 +7,7 @@ folders can later live on another pyarrow/fsspec filesystem (object storage).
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -35,6 +36,20 @@ def remove_tree(path: Path) -> None:
     info = _LOCAL.get_file_info(str(path))
     if info.type == pafs.FileType.Directory:
         _LOCAL.delete_dir(str(path))
+
+
+def remove_empty_dirs(path: Path, *, stop: Path) -> None:
+    """Remove `path` and then its parents while they are empty folders, never `stop` or above it.
+
+    os.rmdir refuses a folder that is not empty, so a folder another process has just put a
+    file into survives (pyarrow's delete_dir would remove it with its contents).
+    """
+    while stop in path.parents:
+        try:
+            os.rmdir(path)
+        except OSError:  # not empty, not there, or not ours to remove
+            return
+        path = path.parent
 
 
 def remove_any(path: Path) -> None:

@@ -21,7 +21,7 @@ from astroquery.exceptions import InputWarning, InvalidQueryError, RemoteService
 from astroquery.mast import CatalogsClass, ObservationsClass
 
 from ..errors import MastResponseError, MastUnavailableError, UsageError
-from .portal import PortalSettings, TimeoutAdapter, as_int, mount_timeout, portal_at, table_rows
+from .portal import PortalSettings, TimeoutAdapter, as_int, declared_types, mount_timeout, portal_at, table_rows
 from .retry import RetryPolicy, classify, retry_call
 
 T = TypeVar("T")
@@ -34,6 +34,18 @@ def _batches(items: list[T], size: int) -> Iterable[list[T]]:
 
 def _unique(items: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(items))
+
+
+class TicRows(list):
+    """TIC rows as plain dicts, with `types`: the SQL type MAST declared for each column.
+
+    The declaration, not the values, types the lake's TIC columns: a batch whose Teff is all
+    null must still store Teff as a number.
+    """
+
+    def __init__(self, rows: Iterable[dict[str, Any]] = (), types: dict[str, str] | None = None) -> None:
+        super().__init__(rows)
+        self.types: dict[str, str] = dict(types or {})
 
 
 class _Clients(threading.local):
@@ -215,9 +227,9 @@ class MastClient:
         return result
 
     # -- TIC ------------------------------------------------------------------------------------
-    def tic_by_ids(self, ids: list[int], *, batch_size: int = 500) -> list[dict[str, Any]]:
+    def tic_by_ids(self, ids: list[int], *, batch_size: int = 500) -> TicRows:
         """TIC rows for the given ids; fails if MAST returns any row that was not asked for."""
-        result: list[dict[str, Any]] = []
+        result = TicRows()
         for batch in _batches(_unique(int(i) for i in ids), batch_size):
             table = self._run(
                 "TIC by id",
@@ -227,9 +239,10 @@ class MastClient:
             rows = self._tic_rows(table)
             check_ids_subset(batch, [r["ID"] for r in rows])
             result.extend(rows)
+            result.types = rows.types | result.types
         return result
 
-    def tic_cone(self, ra: float, dec: float, radius_deg: float) -> list[dict[str, Any]]:
+    def tic_cone(self, ra: float, dec: float, radius_deg: float) -> TicRows:
         center = SkyCoord(ra, dec, unit="deg")
         table = self._run(
             "TIC cone",
@@ -242,7 +255,7 @@ class MastClient:
         filters: dict[str, tuple[float, float] | list[Any]],
         *,
         cone: tuple[float, float, float] | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> TicRows:
         """TIC rows matching column ranges (tuples: min, max) and value lists, optionally within a cone."""
         criteria: dict[str, Any] = {}
         for column, value in filters.items():
@@ -256,10 +269,11 @@ class MastClient:
         return self._tic_rows(table)
 
     @staticmethod
-    def _tic_rows(table: Any) -> list[dict[str, Any]]:
-        rows = table_rows(table)
+    def _tic_rows(table: Any) -> TicRows:
+        rows = TicRows(table_rows(table), declared_types(table))
         for row in rows:
             row["ID"] = as_int(row.get("ID"))  # MAST types the TIC id as a string
+        rows.types["ID"] = "BIGINT"  # stored as a number, to join lightcurves.tic_id
         return rows
 
     # -- names ----------------------------------------------------------------------------------

@@ -61,10 +61,17 @@ class _Sessions(threading.local):
 
 
 class _Downloader:
-    def __init__(self, mast_url: str, timeouts: tuple[float, float], policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        mast_url: str,
+        timeouts: tuple[float, float],
+        policy: RetryPolicy,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
         self.mast_url = mast_url
         self.timeouts = timeouts
         self.policy = policy
+        self.on_bytes = on_bytes
         self._local = _Sessions()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -116,6 +123,8 @@ class _Downloader:
                 for chunk in response.iter_content(_CHUNK):
                     out.write(chunk)
                     written += len(chunk)
+                    if self.on_bytes is not None:
+                        self.on_bytes(len(chunk))
         if declared is not None and declared.isdigit() and written != int(declared):
             raise TransientError(f"short body: {written} of {declared} bytes")
         if job.expected_size is not None and written != job.expected_size:
@@ -140,15 +149,17 @@ def download_all(
     retries: int = 5,
     backoff: float = 0.5,
     on_result: Callable[[DownloadResult], None] | None = None,
+    on_bytes: Callable[[int], None] | None = None,
     policy: RetryPolicy | None = None,
 ) -> Iterator[DownloadResult]:
     """Download every job with at most `workers` connections; yields results as they complete.
 
     A job that keeps failing yields ok=False with the reason while the others go on. `policy`
-    overrides `retries`/`backoff` (tests inject a sleep that does not wait).
+    overrides `retries`/`backoff` (tests inject a sleep that does not wait). `on_bytes` is told of
+    every chunk received, from the download threads (retried attempts included: it counts transfer).
     """
     policy = policy or RetryPolicy.from_retries(retries, backoff)
-    downloader = _Downloader(mast_url, (connect_timeout, read_timeout), policy)
+    downloader = _Downloader(mast_url, (connect_timeout, read_timeout), policy, on_bytes)
     pending = deque(jobs)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="mast-download")
     running: set[Future[DownloadResult]] = set()

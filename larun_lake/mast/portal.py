@@ -135,6 +135,26 @@ def table_rows(table: Any) -> list[dict[str, Any]]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
+# numpy dtype kinds of astroquery's columns -> the SQL type of the field MAST declared.
+_DECLARED = {"f": "DOUBLE", "i": "BIGINT", "u": "BIGINT", "b": "BOOLEAN", "U": "VARCHAR", "S": "VARCHAR"}
+
+
+def declared_types(table: Any) -> dict[str, str]:
+    """SQL types of a table's columns as MAST declared them in the response's `fields`.
+
+    astroquery builds each column's dtype from that declaration, so an all-null float column
+    is still float64 here; a column astroquery left as object has no declaration and is omitted.
+    """
+    if table is None:
+        return {}
+    out = {}
+    for name in table.colnames:
+        kind = _DECLARED.get(table[name].dtype.kind)
+        if kind is not None:
+            out[name] = kind
+    return out
+
+
 def as_int(value: Any) -> int | None:
     if value is None or value == "":
         return None

@@ -61,3 +61,24 @@ def make_tic_rows(n_random: int = 200, seed: int = 1) -> pd.DataFrame:
             "lumclass": "GIANT" if i % 3 == 0 else "DWARF",
         }
     return pd.DataFrame(list(rows.values()))
+
+
+def bare_tic_rows() -> pd.DataFrame:
+    """Faint stars as the TIC lists many: position and Tmag only, so Teff, logg, rad, mass and d are
+    null in every row a query for them returns. One neighbour in the same HEALPix pixel has values."""
+    bare = [
+        {"ID": 1_100_000_001, "ra": 100.0, "dec": -30.0, "Tmag": 15.1},
+        {"ID": 1_100_000_002, "ra": 100.01, "dec": -30.01, "Tmag": 15.7},
+    ]
+    neighbour = {
+        "ID": 1_100_000_003,
+        "ra": 100.02,
+        "dec": -30.0,
+        "Tmag": 11.2,
+        "Teff": 3312.0,
+        "logg": 4.9,
+        "rad": 0.31,
+        "mass": 0.29,
+        "d": 18.4,
+    }
+    return pd.DataFrame([*bare, neighbour])

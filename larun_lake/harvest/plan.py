@@ -1,0 +1,106 @@
+"""What a harvest must fetch, decided once for the dry run and the real run alike.
+
+A product MAST lists is left alone when the lake already holds it: by its data URI
+(ingested before, same size), or by the file itself (a version with the product's file
+name and byte size, e.g. imported from disk). Otherwise it is downloaded, unless a
+complete copy already sits in the raw area (an interrupted run, or --keep-fits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..catalog import Catalog
+from ..layout import LakeLayout
+from .search import Product
+
+# Products already dealt with; quarantined ones are retried only when asked.
+DONE_STATES = ("ingested", "superseded", "skipped")
+
+
+@dataclass(frozen=True)
+class InLake:
+    """A listed product whose file is already a version in the lake."""
+
+    product: Product
+    lc_id: str
+    sha256: str
+
+
+@dataclass
+class FetchPlan:
+    download: list[Product] = field(default_factory=list)  # fetched from MAST
+    on_disk: list[Product] = field(default_factory=list)  # complete raw files: ingested without a download
+    in_lake: list[InLake] = field(default_factory=list)  # same file already ingested: nothing to do
+    unsafe: list[tuple[Product, str]] = field(default_factory=list)  # names that would escape the raw area
+
+    @property
+    def bytes_to_download(self) -> int:
+        return sum(p.size_bytes or 0 for p in self.download)
+
+
+def raw_path(layout: LakeLayout, p: Product) -> Path:
+    """Where a product's FITS file lands (MAST's mastDownload layout); ValueError for unsafe names."""
+    return layout.raw_file(p.obs_collection or p.mission, p.obs_id or p.target_name, p.product_filename)
+
+
+def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> FetchPlan:
+    plan = FetchPlan()
+    needed = _not_done(catalog, found, retry_quarantined=retry_quarantined)
+    versions = _versions_by_file(catalog, needed)
+    for p in needed:
+        match = versions.get((p.product_filename, p.size_bytes))
+        if match is not None:
+            plan.in_lake.append(InLake(p, *match))
+            continue
+        try:
+            dest = raw_path(catalog.layout, p)
+        except ValueError as exc:
+            plan.unsafe.append((p, f"unsafe file name from MAST ({exc})"))
+            continue
+        if p.size_bytes is not None and dest.is_file() and dest.stat().st_size == p.size_bytes:
+            plan.on_disk.append(p)
+        else:
+            plan.download.append(p)
+    return plan
+
+
+def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:
+    """Products not yet in the lake, failed before, or changed at MAST since they were ingested."""
+    with catalog.read(sandbox=False, surface=False) as con:
+        state = {
+            r[0]: r[1:]
+            for r in con.execute(
+                "SELECT product_uri, state, size_bytes FROM lake.products WHERE product_uri IN (SELECT unnest(?))",
+                [[p.data_uri for p in found]],
+            ).fetchall()
+        }
+    out = []
+    for p in found:
+        st = state.get(p.data_uri)
+        if st is None or st[0] in ("known", "downloaded", "failed"):
+            out.append(p)
+        elif st[0] == "quarantined":
+            if retry_quarantined:
+                out.append(p)
+        elif st[0] in DONE_STATES and p.size_bytes is not None and st[1] is not None and st[1] != p.size_bytes:
+            out.append(p)  # MAST reprocessed it under the same name
+    return out
+
+
+def _versions_by_file(catalog: Catalog, products: list[Product]) -> dict[tuple[str, int], tuple[str, str]]:
+    """(file name, size) -> (lc_id, file_sha256) of versions in the lake with those names."""
+    names = sorted({p.product_filename for p in products if p.size_bytes is not None})
+    if not names:
+        return {}
+    with catalog.read(sandbox=False, surface=False) as con:
+        rows = con.execute(
+            "SELECT file_name, file_size, lc_id, file_sha256 FROM lake.lightcurve_versions "
+            "WHERE file_name IN (SELECT unnest(?)) ORDER BY is_current DESC",
+            [names],
+        ).fetchall()
+    out: dict[tuple[str, int], tuple[str, str]] = {}
+    for name, size, lc_id, sha in rows:
+        out.setdefault((name, size), (lc_id, sha))
+    return out
