@@ -22,6 +22,7 @@ import typer.main
 
 from . import cli_output as ui
 from .api import Lake
+from .cli_clock import command_seconds
 from .cli_sqltext import print_examples, sql_text
 from .config import Settings
 from .errors import (
@@ -192,12 +193,13 @@ def import_cmd(
     for path, status, reason in report.problems:
         if status != "skipped" or not state.quiet:
             ui.err.print(f"{status}: {path}: {reason}", highlight=False, markup=False)
-    rate = report.n_files / report.seconds if report.seconds else 0.0
+    seconds = command_seconds()  # the whole command the user waited for, lake creation and start-up included
+    rate = report.n_files / seconds if seconds else 0.0
     ui.err.print(
         f"import {report.run_id}: {report.ingested} ingested ({report.superseded} superseding older versions), "
         f"{report.unchanged} unchanged, {report.skipped} skipped, {report.quarantined} quarantined, "
         f"{report.failed} failed; {report.n_files} files, {ui.human_bytes(report.bytes_read)} in "
-        f"{report.seconds:.1f} s ({rate:.0f} files/s)",
+        f"{seconds:.1f} s ({rate:.0f} files/s)",
         highlight=False,
         markup=False,
     )

@@ -161,14 +161,17 @@ class QueryResult:
 
 
 def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> QueryResult:
-    """Run read-only statements; the last one's rows are returned."""
+    """Run one read-only statement and return its rows."""
     statements = check_read_only(sql)
     errors = user_sql_errors(
         "query", refused_hint="queries may read only the lake's tables and views", failed_hint="see 'larun-lake sql --help'"
     )
+    if len(statements) > 1:  # only one result is returned, and a read-only statement cannot prepare the next
+        raise QueryError(
+            f"the SQL holds {len(statements)} statements; the sql command runs one at a time",
+            hint="run them one by one, or join them with WITH or UNION ALL",
+        )
     with catalog.read(data=reads_data_files(statements)) as con, errors:
-        for text in statements[:-1]:
-            con.execute(text)
-        rel = con.sql(statements[-1], params=params)
+        rel = con.sql(statements[0], params=params)
         table = rel.to_arrow_table() if rel is not None else pa.table({})
     return QueryResult(table)

@@ -13,7 +13,7 @@ import pytest
 from larun_lake import Lake, LakeBusyError, NotALakeError, QueryError, ReadOnlyViolation
 from larun_lake.sqlfiles import list_sql, load_sql
 
-from .conftest import run_cli
+from .conftest import SPOC_S1, run_cli
 from .fitsgen import make_spoc_set
 
 REFUSED = [
@@ -206,3 +206,21 @@ def test_tic_files_of_older_harvests_read_with_the_declared_types(tmp_path: Path
     assert table.schema.field("Teff").type == pa.float64() and table.schema.field("hpx").type == pa.int32()
     assert sorted(zip(table["ID"].to_pylist(), table["Teff"].to_pylist(), strict=True)) == [
         (1, 5675.5), (2, None), (3, 3505.0)]
+
+
+def test_several_statements_are_refused_with_one_clear_line(fixture_lake: Path) -> None:
+    for text in ("SELECT 1; SELECT 2", "SELECT 1;; SELECT 2", "DESCRIBE lightcurves; SELECT 1"):
+        with pytest.raises(QueryError, match=r"holds 2 statements; the sql command runs one at a time"):
+            Lake(fixture_lake).sql(text)
+    assert Lake(fixture_lake).sql("SELECT 1 AS x;").fetchall() == [(1,)]
+    proc = run_cli("--lake", str(fixture_lake), "sql", "SELECT 1; SELECT 2")
+    assert proc.returncode == 2 and "Resource In Use" not in proc.stderr and "2 statements" in proc.stderr
+
+
+def test_import_summary_times_the_whole_command(tmp_path: Path) -> None:
+    start = time.monotonic()
+    proc = run_cli("--lake", str(tmp_path / "lake"), "import", str(SPOC_S1))
+    waited = time.monotonic() - start
+    stated = float(proc.stderr.rsplit(" in ", 1)[1].split(" s ")[0])
+    assert proc.returncode == 0, proc.stderr
+    assert stated > 0.5 * waited - 0.2, (stated, waited)  # start-up and lake creation are counted
