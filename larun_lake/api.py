@@ -137,6 +137,11 @@ class Lake:
             raise UsageError("--from-sql must return a column named id, tic_id or target_id",
                              hint=f"it returned {', '.join(result.columns) or 'no columns'}")
         values = result.arrow().column(column).to_pylist()
+        if not any(v is not None for v in values):
+            raise UsageError(
+                f"--from-sql returned no {column} values ({len(values)} rows)",
+                hint="check the query with 'larun-lake sql' (harvest tic first if it selects from tic)",
+            )
         if any(not isinstance(v, int) for v in values if v is not None):
             raise UsageError(f"--from-sql column {column} does not hold integer ids")
         prefix = "TIC" if column.lower() in ("tic_id", "id") or missions == ["TESS"] else None
