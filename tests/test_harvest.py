@@ -180,7 +180,7 @@ def test_from_sql_harvests_the_selected_tic_ids(lake: Lake) -> None:
     assert report.ingested == 1  # TIC 256364928 (Tmag 6.8), sector 41
     with pytest.raises(UsageError, match="must return a column named id"):
         lake.harvest_lightcurves(from_sql="SELECT ra FROM tic", mission="TESS")
-    with pytest.raises(UsageError, match=r"--from-sql returned no id values \(0 rows\)"):
+    with pytest.raises(UsageError, match=r"--from-sql returned no ID values \(0 rows\)"):
         lake.harvest_lightcurves(from_sql="SELECT id FROM tic WHERE Tmag > 99", mission="TESS")
 
 
