@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import FileSystemError, UsageError
-from . import files
+from . import files, processes
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
 
@@ -79,20 +79,8 @@ def remove_stale_temporaries(path: Path) -> list[Path]:
         return removed
     for sibling in siblings:
         m = _TEMPORARY.match(sibling.name)
-        if not m or not m.group("name").startswith(path.name) or _alive(int(m.group("pid"))):
+        if not m or not m.group("name").startswith(path.name) or processes.alive(int(m.group("pid"))):
             continue
         files.remove_any(sibling)
         removed.append(sibling)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -13,7 +13,6 @@ damaged, not the data: nothing is deleted, and the lake is reported NOT consiste
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
@@ -22,7 +21,7 @@ from ..catalog import Catalog, snapshot
 from ..catalog.db import now
 from ..layout import CADENCES, HISTORY, TIC
 from ..sqlfiles import load_sql
-from . import files
+from . import files, processes
 
 
 @dataclass
@@ -51,18 +50,6 @@ class VerifyReport:
             + [f"marked run {r} interrupted" for r in self.runs_marked_interrupted]
             + [f"forgot missing {p}" for p in self.forgotten]
         )
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missing: bool = False) -> VerifyReport:
@@ -102,7 +89,7 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
         live_runs = {
             r
             for (r, pid) in con.execute("SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall()
-            if _alive(pid)
+            if processes.alive(pid)
         }
         for (run_id,) in con.execute("SELECT run_id FROM lake.runs WHERE status = 'running'").fetchall():
             if run_id not in live_runs:
