@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog import Catalog
+from .catalog.snapshot import SNAPSHOT
 from .lake import files
 from .layout import CADENCES, HISTORY, RAW, TIC
 from .sqlfiles import load_sql
@@ -54,7 +55,7 @@ def lake_status(catalog: Catalog) -> StatusReport:
     root = catalog.layout.root
     disk = {
         name: files.total_size(root / name, suffix=suffix)
-        for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""))
+        for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""), (SNAPSHOT, ""))
     }
     disk["catalog"] = files.size(catalog.layout.catalog)
     return StatusReport(root, by_kind, by_period, products, disk, runs[0] if runs else None)
