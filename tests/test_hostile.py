@@ -4,12 +4,13 @@ for a damaged one, a sandbox with a writable folder, --overwrite replacing what 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from larun_lake import Lake
+from larun_lake import Lake, UsageError
 from larun_lake.catalog import Catalog
 from larun_lake.catalog.db import resolve_lake
 from larun_lake.errors import LakeBusyError, SchemaVersionError
@@ -57,3 +58,41 @@ def test_rebuild_catalog_never_sets_aside_a_catalog_of_a_newer_larun_lake(small_
     proc = run_cli("--lake", str(small_lake), "rebuild-catalog")
     assert proc.returncode == 3 and "999" in proc.stderr, proc.stderr
     assert _sha(catalog) == before
+
+
+def test_user_sql_has_no_folder_to_write_to(small_lake: Path, tmp_path: Path) -> None:
+    """The spill folder is the one path DuckDB still writes with external access off: it must be private
+    to the connection and gone afterwards, so that nothing written there (or planted there) survives."""
+    cat = Catalog(resolve_lake(small_lake))
+    with cat.read() as con:
+        spill = Path(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+        assert oct(spill.stat().st_mode & 0o777) == oct(0o700)
+        con.execute(f"COPY (SELECT 42 AS x) TO '{spill}/planted.csv'")  # the statement check would refuse this
+    assert not spill.exists()
+    with cat.read() as con:
+        again = Path(con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+        assert again != spill and not list(again.iterdir())
+
+
+def test_overwrite_never_replaces_a_file_that_is_not_an_earlier_set(small_lake: Path, tmp_path: Path) -> None:
+    lake = Lake(small_lake)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a week of notes\n")
+    first = lake.materialize(ONE).write(tmp_path / "a.parquet", name="a")
+    manifest = first.manifest_path.read_bytes()
+    for target in (notes, first.manifest_path):
+        with pytest.raises(UsageError, match="not an earlier output"):
+            lake.materialize(ONE).write(target, overwrite=True, name="clobber")
+    assert notes.read_text() == "a week of notes\n" and first.manifest_path.read_bytes() == manifest
+    again = lake.materialize(ONE).write(tmp_path / "a.parquet", overwrite=True, name="a")  # an earlier set: replaced
+    assert again.path.is_file() and again.manifest_path.is_file()
+    proc = run_cli("--lake", str(small_lake), "materialize", ONE, "--out", str(notes), "--overwrite")
+    assert proc.returncode == 2 and notes.read_text() == "a week of notes\n", proc.stderr
+
+
+def test_no_temporaries_left_after_a_refused_overwrite(small_lake: Path, tmp_path: Path) -> None:
+    lake = Lake(small_lake)
+    (tmp_path / "keep.csv").write_text("x\n1\n")
+    with pytest.raises(UsageError):
+        lake.materialize(ONE).write(tmp_path / "keep.csv", format="csv", overwrite=True)
+    assert sorted(os.listdir(tmp_path)) == ["keep.csv", "lake"]
