@@ -96,3 +96,19 @@ def test_no_temporaries_left_after_a_refused_overwrite(small_lake: Path, tmp_pat
     with pytest.raises(UsageError):
         lake.materialize(ONE).write(tmp_path / "keep.csv", format="csv", overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["keep.csv", "lake"]
+
+
+def test_an_output_that_is_a_device_or_pipe_is_never_renamed_over(small_lake: Path, tmp_path: Path) -> None:
+    """`--output /dev/stdout --overwrite` would replace the link in /dev with a file (as root): a pipe stands in."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    link = tmp_path / "stdout"
+    link.symlink_to(pipe)
+    for target in (pipe, link):
+        proc = run_cli(
+            "--lake", str(small_lake), "sql", "SELECT 1 AS x", "--format", "csv", "--output", str(target), "--overwrite"
+        )
+        assert proc.returncode == 2 and "not a regular file" in proc.stderr, proc.stderr
+    assert link.is_symlink() and pipe.is_fifo()
+    proc = run_cli("--lake", str(small_lake), "materialize", ONE, "--out", str(link), "--overwrite")
+    assert proc.returncode == 2 and link.is_symlink(), proc.stderr

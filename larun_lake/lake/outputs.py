@@ -46,6 +46,10 @@ def check_output(
     if not files.taken(target):
         _check_folder_can_hold(target)
         return target
+    if not (os.path.isfile(target) or os.path.isdir(target)):  # a device, pipe or dangling link: never renamed over
+        raise UsageError(
+            f"{option} {path} is not a regular file or folder", hint="choose a new path (without it, sql prints rows)"
+        )
     if not overwrite:
         raise UsageError(f"{option} {path} exists", hint="pass --overwrite to replace it, or choose another path")
     if folder and not files.is_dir(target):
