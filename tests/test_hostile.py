@@ -112,3 +112,13 @@ def test_an_output_that_is_a_device_or_pipe_is_never_renamed_over(small_lake: Pa
     assert link.is_symlink() and pipe.is_fifo()
     proc = run_cli("--lake", str(small_lake), "materialize", ONE, "--out", str(link), "--overwrite")
     assert proc.returncode == 2 and link.is_symlink(), proc.stderr
+
+
+def test_a_catalog_that_is_not_a_database_points_at_rebuild_catalog(small_lake: Path) -> None:
+    (small_lake / "catalog.duckdb").write_bytes(b"")  # an interrupted copy, say
+    for args in (["verify"], ["sql", "SELECT 1"], ["import", str(KEPLER_Q2)]):
+        proc = run_cli("--lake", str(small_lake), *args)
+        assert proc.returncode == 3 and "rebuild-catalog" in proc.stderr, (args, proc.stderr)
+    proc = run_cli("--lake", str(small_lake), "rebuild-catalog")
+    assert proc.returncode == 0 and "lake consistent" in proc.stdout, proc.stderr
+    assert Lake(small_lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(1,)]

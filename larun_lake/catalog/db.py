@@ -194,7 +194,7 @@ class Catalog:
                     if not _is_lock_error(exc):
                         raise NotALakeError(
                             f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
-                            hint="run 'larun-lake verify' or restore the catalog",
+                            hint=f"restore the file, or run 'larun-lake --lake {self.layout.root} rebuild-catalog'",
                         ) from exc
                     if time.monotonic() + delay > deadline:
                         raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
