@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -193,7 +194,7 @@ class Catalog:
                     if not _is_lock_error(exc):
                         raise NotALakeError(
                             f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
-                            hint="run 'larun-lake verify' or restore the catalog",
+                            hint=f"restore the file, or run 'larun-lake --lake {self.layout.root} rebuild-catalog'",
                         ) from exc
                     if time.monotonic() + delay > deadline:
                         raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
@@ -246,15 +247,19 @@ class Catalog:
         self.require()
         with self.damage_errors():
             con, shared = self._connect_current(shared=not sandbox)
+        spill = None
         try:
             with self.damage_errors():
                 if surface:
                     self._install_surface(con, data=data)
                 if sandbox:
-                    self._sandbox(con)
+                    spill = _private_spill_directory()
+                    self._sandbox(con, spill)
                 yield con
         finally:
             self._release(con, shared)
+            if spill is not None:
+                shutil.rmtree(spill, ignore_errors=True)
 
     @contextmanager
     def damage_errors(self) -> Iterator[None]:
@@ -388,13 +393,14 @@ class Catalog:
         return [p for (p,) in con.execute("SELECT path FROM lake.data_files WHERE area = ? ORDER BY path", [area])
                 .fetchall()]
 
-    def _sandbox(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _sandbox(self, con: duckdb.DuckDBPyConnection, spill: str) -> None:
         """No file access at all: the data arrive as registered datasets and the catalog is attached
         read-only before this, so no statement can create, change or delete a file, nor read one
-        outside the lake. Spilling goes to a private temporary folder, never into the lake."""
+        outside the lake. DuckDB still reads and writes its spill folder: a fresh one of this
+        connection's own, removed when it closes, so nothing written there outlives the statement."""
         con.execute("SET allowed_directories = []")
         con.execute("SET allowed_paths = []")
-        con.execute("SET temp_directory = ?", [_spill_directory()])
+        con.execute("SET temp_directory = ?", [spill])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
 
@@ -475,10 +481,11 @@ _SQL_TYPES = {"float": "FLOAT", "double": "DOUBLE", "int32": "INTEGER", "int64":
               "dictionary<values=string, indices=int32, ordered=0>": "VARCHAR"}
 
 
-def _spill_directory() -> str:
+def _private_spill_directory() -> str:
+    """A new folder only this user can enter (a shared, predictable name could be planted with links)."""
     import tempfile
 
-    return os.path.join(tempfile.gettempdir(), f"larun-lake-spill-{os.getuid()}")
+    return tempfile.mkdtemp(prefix="larun-lake-spill-")
 
 
 def _empty_view(

@@ -30,9 +30,13 @@ def check_output(
     overwrite: bool,
     folder: bool = False,
     replaceable_folder: Callable[[Path], bool] | None = None,
+    replaceable_file: Callable[[Path], bool] | None = None,
     option: str = "--out",
 ) -> Path:
-    """The absolute output path, or a UsageError naming the path and what to do instead."""
+    """The absolute output path, or a UsageError naming the path and what to do instead.
+
+    `replaceable_file`, when given, says whether an existing file is an earlier output of the same
+    kind (otherwise --overwrite replaces any file, as a plain output file has nothing to tell it by)."""
     target = Path(os.path.abspath(path))
     real, lake = Path(os.path.realpath(target)), Path(os.path.realpath(lake_root))
     if real == lake or real.is_relative_to(lake):
@@ -42,12 +46,21 @@ def check_output(
     if not files.taken(target):
         _check_folder_can_hold(target)
         return target
+    if not (os.path.isfile(target) or os.path.isdir(target)):  # a device, pipe or dangling link: never renamed over
+        raise UsageError(
+            f"{option} {path} is not a regular file or folder", hint="choose a new path (without it, sql prints rows)"
+        )
     if not overwrite:
         raise UsageError(f"{option} {path} exists", hint="pass --overwrite to replace it, or choose another path")
     if folder and not files.is_dir(target):
         raise UsageError(f"{option} {path} is a file, not an output folder", hint="choose another path")
     if not folder and files.is_dir(target):
         raise UsageError(f"{option} {path} is a folder; --overwrite replaces a file only", hint="name a file")
+    if not folder and replaceable_file and not replaceable_file(target):
+        raise UsageError(
+            f"{option} {path} is a file that is not an earlier output of this command",
+            hint="--overwrite replaces only such a file: choose a new path",
+        )
     if folder and not (replaceable_folder and replaceable_folder(target)):
         raise UsageError(
             f"{option} {path} is a folder that is not an earlier output of this command",

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from ..catalog import Catalog, snapshot
-from ..errors import LakeDamagedError, LarunLakeError, NotALakeError, UsageError
+from ..errors import LakeBusyError, LakeDamagedError, LarunLakeError, NotALakeError, SchemaVersionError, UsageError
 from . import files
 from .verify import VerifyReport, verify_lake
 
@@ -40,7 +40,8 @@ def rebuild_catalog(catalog: Catalog) -> RebuildReport:
     if catalog.exists():
         if _opens(catalog):
             raise UsageError(
-                f"{layout.catalog} exists and opens", hint="run 'larun-lake verify'; rebuild-catalog is for a lost catalog"
+                f"{layout.catalog} exists and opens",
+                hint="run 'larun-lake verify'; rebuild-catalog is for a lost catalog",
             )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept_path = layout.catalog.with_name(f"{layout.catalog.name}.damaged-{stamp}")
@@ -55,11 +56,16 @@ def rebuild_catalog(catalog: Catalog) -> RebuildReport:
 
 
 def _opens(catalog: Catalog) -> bool:
-    """Whether every table of the catalog reads in full (a file cut short may still attach)."""
+    """Whether every table of the catalog reads in full (a file cut short may still attach).
+
+    A catalog another process holds, or one of a newer LARUN Lake, is not damaged: that error stands.
+    """
     try:
         with catalog.read(sandbox=False, surface=False) as con:
             for table in snapshot.TABLES:
                 con.sql(f"SELECT * FROM lake.{table}").to_arrow_table()
         return True
+    except (LakeBusyError, SchemaVersionError):
+        raise
     except (LarunLakeError, duckdb.Error):
         return False

@@ -124,19 +124,34 @@ def write_set(
 
 
 def check_set_output(lake_root: Path, path: Path, *, format: str, overwrite: bool) -> Path:
-    """Where a set may be written (see lake.outputs): a folder output replaces only an earlier set's folder."""
+    """Where a set may be written (see lake.outputs): --overwrite replaces only an earlier set's file or folder."""
     folder = format == "lightkurve-fits"
-    return check_output(lake_root, path, overwrite=overwrite, folder=folder, replaceable_folder=_earlier_fits_set)
+    return check_output(lake_root, path, overwrite=overwrite, folder=folder, replaceable_folder=_earlier_fits_set,
+                        replaceable_file=_earlier_set_file)
+
+
+def _earlier_output(path: Path) -> dict | None:
+    """The output entry of the manifest beside `path` when that manifest names `path`."""
+    try:
+        manifest = json.loads(manifest_path_for(path).read_text())
+    except (OSError, ValueError):
+        return None
+    output = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(output, dict) or Path(str(output.get("path", ""))) != path:
+        return None
+    return output
+
+
+def _earlier_set_file(path: Path) -> bool:
+    """A file an earlier set wrote (never a user's file, nor another set's manifest)."""
+    output = _earlier_output(path)
+    return output is not None and output.get("format") != "lightkurve-fits"
 
 
 def _earlier_fits_set(folder: Path) -> bool:
     """A folder an earlier lightkurve-fits set wrote: its manifest beside it names it, and it holds FITS files only."""
-    try:
-        manifest = json.loads(manifest_path_for(folder).read_text())
-    except (OSError, ValueError):
-        return False
-    output = manifest.get("output") or {}
-    if output.get("format") != "lightkurve-fits" or Path(output.get("path", "")) != folder:
+    output = _earlier_output(folder)
+    if output is None or output.get("format") != "lightkurve-fits":
         return False
     return all(entry.is_file() and entry.name.endswith(".fits") for entry in folder.iterdir())
 
