@@ -144,3 +144,17 @@ def test_materialize_refuses_a_data_file_changed_behind_the_lakes_back(lake_copy
     assert not (tmp_path / "x.parquet").exists()
     proc = run_cli("--lake", str(lake_copy), "verify")
     assert proc.returncode == 1 and f"corrupt: {rel}" in proc.stderr
+
+
+def test_forget_missing_and_staging_cleanup_wait_while_unknown_files_exist(lake_copy: Path) -> None:
+    """With files of runs the catalog never saw, verify forgets nothing and removes no staging."""
+    files = sorted((lake_copy / "cadences").rglob("*.parquet"))
+    stranger = files[0].with_name("part-20300101T000000-abcdef-0001.parquet")
+    shutil.copy(files[0], stranger)
+    files[1].unlink()
+    staging = lake_copy / "_staging" / "20200101T000000-dead00"
+    staging.mkdir(parents=True)
+    report = Lake(lake_copy).verify(forget_missing=True)
+    assert not report.consistent and report.unknown and report.missing
+    assert not report.forgotten and not report.staging_removed and staging.is_dir() and stranger.is_file()
+    assert Lake(lake_copy).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]

@@ -97,7 +97,9 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                     "UPDATE lake.runs SET status = 'interrupted', ended_at = ? WHERE run_id = ?", [now(), run_id]
                 )
                 report.runs_marked_interrupted.append(run_id)
-        if layout.staging.is_dir():
+        # A damaged catalog's idea of which runs are alive is not to be trusted with deletions either.
+        damaged = damaged or bool(report.unknown)
+        if layout.staging.is_dir() and not damaged:
             for entry in sorted(layout.staging.iterdir()):
                 if entry.name not in live_runs:
                     files.remove_tree(entry) if entry.is_dir() else files.remove(entry)
