@@ -418,8 +418,11 @@ def test_merge_groups_are_size_tiered() -> None:
     assert merge_groups(same_size[:-1]) == []  # not yet enough of one size
     mixed = [("tiny", 10), ("small", 1000), ("medium", 50_000), ("large", SMALL_FILE_ROWS)]
     assert merge_groups(mixed) == []  # files of different sizes wait for peers
-    assert merge_groups(mixed, all_small=True) == [["tiny", "small", "medium"]]  # large files are left alone
-    assert merge_groups([("only", 10)], all_small=True) == []
+    # The end of a run merges its own files, and older ones up to MERGE_FANIN times their rows.
+    assert merge_groups(mixed, run_files={"tiny", "small"}) == [["tiny", "small"]]
+    assert merge_groups(mixed, run_files={"small", "large"}) == [["small", "tiny"]]  # large files stay
+    assert merge_groups(mixed, run_files={"medium"}) == [["medium", "tiny", "small"]]
+    assert merge_groups(mixed, run_files={"tiny"}) == []  # older files are too large to rewrite for it
 
 
 def test_one_batch_superseding_light_curves_of_one_file_from_two_staged_files(tmp_path: Path) -> None:

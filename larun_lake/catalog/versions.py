@@ -153,8 +153,8 @@ def versions_of(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, tu
 
 def small_files(
     con: duckdb.DuckDBPyConnection, mission: str, author: str, period: str, *, below: int
-) -> list[tuple[str, int]]:
-    """(path, n_rows) of a partition's cadence files with fewer than `below` rows, smallest first."""
+) -> list[tuple[str, int, str]]:
+    """(path, n_rows, run_id) of a partition's cadence files with fewer than `below` rows, smallest first."""
     params = {"mission": mission, "author": author, "period": period, "below": below}
     return con.execute(load_sql("catalog/small_files.sql"), params).fetchall()
 

@@ -14,7 +14,8 @@ per batch, whatever the number of light curves.
 Small files are merged in the same transaction, size-tiered (lake.writer.merge_groups):
 each row is rewritten a bounded number of times, not once per later batch, so the cost
 of a file stays flat however large its partition grows. The last batch of an import run
-merges the small files left in the partitions the run wrote.
+merges the small files the run left, with older small files up to a bounded multiple of
+their size.
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ class BatchCommitter:
             # Where the retired versions live now (an earlier staged file of this batch may have moved them).
             self._flush()
             where = versions.versions_of(self.con, sorted(retired))
-            for row, rows in self._take_files(sorted({w[2] for w in where.values()}), strict=True):
+            for row, rows in self._take(*self._read_files(sorted({w[2] for w in where.values()}), strict=True)):
                 old[row.file_sha256] = row.lc_id
                 if row.file_sha256 in retired:
                     self._retired.append((row.lc_id, row.file_sha256, retired[row.file_sha256]))
@@ -208,14 +209,14 @@ class BatchCommitter:
                         self._moves.append((old[key], key, relpath, offset, count))
         files.remove(staged.path)
 
-    def _take_files(self, relpaths: list[str], *, strict: bool) -> list[tuple[versions.StoredRows, pa.Table]]:
-        """The versions stored in data files, with their rows; the files leave the catalog (deleted after commit).
+    def _read_files(self, relpaths: list[str], *, strict: bool) -> tuple[list[versions.StoredRows], dict]:
+        """The versions stored in data files, and the files' rows by path.
 
-        A file holding rows the catalog does not account for is never rewritten (its rows would be
-        lost): strict raises, otherwise the file is left as it is.
+        A file holding rows the catalog does not account for is never rewritten (rows would be
+        lost): strict raises, otherwise the file is left out.
         """
         stored = versions.rows_in_files(self.con, relpaths)
-        tables = {}
+        tables: dict[str, pa.Table] = {}
         for rel in relpaths:
             table = pq.read_table(str(self.layout.abspath(rel)), schema=CADENCE_SCHEMA)
             held = sum(r.row_count for r in stored if r.data_file == rel)
@@ -226,9 +227,15 @@ class BatchCommitter:
                     f"data file {rel} holds {table.num_rows} rows, the catalog accounts for {held}",
                     hint="run 'larun-lake verify' to check the lake",
                 )
+        return [r for r in stored if r.data_file in tables], tables
+
+    def _take(
+        self, stored: list[versions.StoredRows], tables: dict[str, pa.Table]
+    ) -> list[tuple[versions.StoredRows, pa.Table]]:
+        """Each version's rows; their files leave the catalog now and the disk after the commit."""
         versions.unregister_files(self.con, list(tables))
         self.obsolete.extend(self.layout.abspath(rel) for rel in tables)
-        return [(r, tables[r.data_file].slice(r.row_offset, r.row_count)) for r in stored if r.data_file in tables]
+        return [(r, tables[r.data_file].slice(r.row_offset, r.row_count)) for r in stored]
 
     def _write(
         self, part: Partition, items: list[tuple[tuple, str, pa.Table]], *, history: bool = False
@@ -244,27 +251,32 @@ class BatchCommitter:
 
     # -- merging small files -----------------------------------------------------------------
     def _merge_small_files(self, partitions: set[Partition], *, last_of_run: bool) -> None:
-        """Merge small files of these partitions (size-tiered); the last batch of a run merges all of them."""
+        """Merge small files of these partitions (size-tiered); the last batch of a run merges the run's files."""
         if last_of_run:
             partitions = partitions | {Partition(*p) for p in versions.run_partitions(self.con, self.run_id)}
         for part in sorted(partitions, key=lambda p: p.relpath.as_posix()):
             while True:
                 small = versions.small_files(self.con, part.mission, part.author, part.period, below=SMALL_FILE_ROWS)
-                groups = merge_groups(small, all_small=last_of_run)
-                for group in groups:
-                    self._merge(part, group)
+                run_files = {path for path, _, run in small if run == self.run_id} if last_of_run else None
+                groups = merge_groups([(path, n) for path, n, _ in small], run_files=run_files)
+                merged = sum(self._merge(part, group) for group in groups)
                 self._flush()
-                if not groups or last_of_run:
+                if not merged or last_of_run:  # a merged file may complete a group of the next size class
                     break
 
-    def _merge(self, part: Partition, relpaths: list[str]) -> None:
+    def _merge(self, part: Partition, relpaths: list[str]) -> int:
+        """Rewrite these files as one (or more, past FILE_MAX_ROWS); returns how many were merged."""
+        stored, tables = self._read_files(relpaths, strict=False)
+        if len(tables) < 2:
+            return 0
         items = []
         lc_of: dict[str, str] = {}
-        for row, rows in self._take_files(relpaths, strict=False):
+        for row, rows in self._take(stored, tables):
             lc_of[row.file_sha256] = row.lc_id
             items.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
         for relpath, placements in self._write(part, items):
             self._moves.extend((lc_of[sha], sha, relpath, offset, count) for sha, offset, count in placements)
+        return len(tables)
 
     def _flush(self) -> None:
         """Write the catalog rows gathered so far, one statement each."""

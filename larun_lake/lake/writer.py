@@ -99,18 +99,28 @@ def size_class(n_rows: int) -> int:
     return cls
 
 
-def merge_groups(small: list[tuple[str, int]], *, all_small: bool = False) -> list[list[str]]:
-    """Which of a partition's small files, (path, n_rows), to merge now; each group becomes one file.
+def merge_groups(small: list[tuple[str, int]], *, run_files: set[str] | None = None) -> list[list[str]]:
+    """Which of a partition's small files, (path, n_rows) smallest first, to merge now; a group becomes one file.
 
     Size-tiered: MERGE_FANIN files of one size class merge into a file of a higher class, so a
     row is rewritten at most once per class it climbs (a handful of times before its file
     reaches SMALL_FILE_ROWS and is left alone), never once per batch committed after it, and a
-    partition keeps at most MERGE_FANIN - 1 small files per class. `all_small` merges every small
-    file (once, at the end of an import run).
+    partition keeps at most MERGE_FANIN - 1 small files per class.
+
+    At the end of an import run, `run_files` (the small files the run wrote) are merged with
+    each other and with older small files of up to MERGE_FANIN times their rows, smallest
+    first: one run's files end up together, and a run rewrites at most that many older rows
+    per row it brought, however large the partition.
     """
     small = [(path, n) for path, n in small if n < SMALL_FILE_ROWS]
-    if all_small:
-        return [[path for path, _ in small]] if len(small) > 1 else []
+    if run_files is not None:
+        group = [path for path, _ in small if path in run_files]
+        budget = MERGE_FANIN * sum(n for path, n in small if path in run_files)
+        for path, n in small:
+            if path not in run_files and n <= budget:
+                group.append(path)
+                budget -= n
+        return [group] if len(group) > 1 else []
     classes: dict[int, list[str]] = {}
     for path, n in small:
         classes.setdefault(size_class(n), []).append(path)
