@@ -1,4 +1,4 @@
-"""Synthetic TESS SPOC, Kepler and K2 light-curve FITS files in the real MAST layout.
+"""Synthetic TESS SPOC, QLP, Kepler and K2 light-curve FITS files in the real MAST layout.
 
 The primary, LIGHTCURVE and APERTURE headers, the column definitions and the
 aperture image are copied from real archive products (read-only templates in
@@ -39,10 +39,13 @@ __all__ = [
     "Star",
     "Transit",
     "kepler_filename",
+    "make_qlp_set",
     "make_spoc_set",
+    "qlp_filename",
     "spoc_filename",
     "star_params",
     "write_kepler_lightcurve",
+    "write_qlp_lightcurve",
     "write_spoc_lightcurve",
 ]
 
@@ -54,6 +57,8 @@ TEMPLATE_FILES = {
     "kepler": "kepler/kplr010002792-2009259160929_llc.fits",
     "k2": "k2/ktwo211117077-c04_llc.fits",
 }
+# QLP full-frame-image light curves: two HDUs, no aperture, no checksum (as MAST serves them).
+QLP_TEMPLATE_FILE = "tess_hlsp/hlsp_qlp_tess_ffi_s0024-0000000039903405_tess_v01_llc.fits"
 
 BTJD_REF = 2457000  # TESS BJDREFI
 BKJD_REF = 2454833  # Kepler/K2 BJDREFI
@@ -348,6 +353,119 @@ def make_spoc_set(folder: PathLike, n_files: int, *, n_cadences: int = 18000, se
             for i in range(n_files)]
 
 
+def qlp_filename(tic_id: int, sector: int) -> str:
+    """MAST name of a QLP full-frame-image light curve."""
+    return f"hlsp_qlp_tess_ffi_s{sector:04d}-{tic_id:016d}_tess_v01_llc.fits"
+
+
+def write_qlp_lightcurve(
+    path: PathLike,
+    *,
+    tic_id: int,
+    sector: int,
+    n_cadences: int = 1300,
+    seed: int | None = None,
+    template_dir: PathLike | None = None,
+) -> Path:
+    """Write a QLP light curve (30-min cadence to sector 26, 10-min to 55) to a .fits file or a directory.
+
+    Small and simple next to the SPOC writer: a rotating star with white noise, a few flagged
+    cadences, the template's headers with the target, sector and timing filled in.
+    """
+    if not 1 <= sector <= 55:
+        raise ValueError("QLP light curves are generated for sectors 1-55 (later ones have other columns)")
+    n = _check_n(n_cadences)
+    star = star_params(tic_id, mission="TESS", seed=seed)
+    rng = np.random.default_rng([seed or 0, 4, tic_id, sector])
+    dt_days = (1800 if sector <= 26 else 600) / 86400
+    start = TESS_S1_START + (sector - 1) * TESS_SECTOR_DAYS
+    t = start + (np.arange(n) + 0.5) * dt_days
+    model = 1 + star.rot_amp * np.sin(2 * np.pi * t / star.rot_period + star.rot_phase)
+    rel_err = 2e-4 * 10 ** (0.2 * (star.mag - 10))
+    quality = np.zeros(n, np.int32)
+    quality[rng.random(n) < 0.02] |= 4096  # scattered light
+    quality[rng.random(n) < 0.005] |= 32  # momentum dump
+    noise = rng.standard_normal((4, n))
+    sap = star.flux * (model + rel_err * noise[0])
+    cols = {
+        "TIME": t,
+        "CADENCENO": np.arange(n, dtype=np.int32) + 30000 + 1300 * sector,
+        "SAP_FLUX": sap,
+        "KSPSAP_FLUX": model + rel_err * noise[0],
+        "KSPSAP_FLUX_ERR": np.full(n, rel_err),
+        "QUALITY": quality,
+        "ORBITID": np.where(np.arange(n) < n // 2, 2 * sector + 7, 2 * sector + 8),
+        "SAP_X": 1000 + 0.01 * noise[1],
+        "SAP_Y": 1000 + 0.01 * noise[2],
+        "SAP_BKG": star.flux * 0.1 * (1 + 0.05 * noise[3]),
+        "SAP_BKG_ERR": np.full(n, star.flux * 0.005),
+        "KSPSAP_FLUX_SML": model + 1.2 * rel_err * noise[0],
+        "KSPSAP_FLUX_LAG": model + 0.9 * rel_err * noise[0],
+    }
+    tstart, tstop = float(t[0] - dt_days / 2), float(t[-1] + dt_days / 2)
+    ids = {"OBJECT": f"TIC {tic_id}", "TICID": tic_id, "RA_OBJ": round(star.ra, 8), "DEC_OBJ": round(star.dec, 8)}
+    primary = ids | {
+        "SECTOR": sector,
+        "CAMERA": int(rng.integers(1, 5)),
+        "CCD": int(rng.integers(1, 5)),
+        "TESSMAG": round(star.mag, 5),
+        "TEFF": round(star.teff, 2),
+        "LOGG": round(star.logg, 5),
+        "RADIUS": round(star.radius, 5),
+    }
+    table = ids | {
+        "TSTART": tstart,
+        "TSTOP": tstop,
+        "TELAPS": tstop - tstart,
+        "TIMEDEL": dt_days,
+        "MJD-BEG": tstart + BTJD_REF - 2400000.5,
+        "MJD-END": tstop + BTJD_REF - 2400000.5,
+    }
+    out = _resolve(path, qlp_filename(tic_id, sector), False)
+    with _LOCK:
+        hdul = _qlp_skeleton(str(Path(template_dir or DEFAULT_TEMPLATE_DIR).resolve()), n)
+        data = hdul[1].data.view(np.ndarray)
+        for name in data.dtype.names:
+            data[name] = cols[name]
+        for hdu, values in zip(hdul, (primary, table), strict=True):
+            for key, value in values.items():
+                hdu.header[key] = value
+        out.parent.mkdir(parents=True, exist_ok=True)
+        hdul.writeto(out, overwrite=True, output_verify="ignore")
+    return out
+
+
+def make_qlp_set(
+    folder: PathLike,
+    n_files: int,
+    *,
+    min_cadences: int = 1000,
+    max_cadences: int = 2000,
+    seed: int = 0,
+    first_tic: int = 200000000,
+    sectors: tuple[int, ...] = (1, 2),
+) -> list[Path]:
+    """``n_files`` distinct QLP files with MAST names, each TIC in all ``sectors``.
+
+    Lengths are drawn per file from eight values spread over [min_cadences, max_cadences]
+    (a table skeleton is built once per length, so a few lengths keep writing fast).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    choices = np.linspace(min_cadences, max_cadences, 8).round().astype(int)
+    lengths = np.random.default_rng([seed, 5, first_tic]).choice(choices, n_files)
+    return [
+        write_qlp_lightcurve(
+            folder,
+            tic_id=first_tic + i // len(sectors),
+            sector=sectors[i % len(sectors)],
+            n_cadences=int(lengths[i]),
+            seed=seed,
+        )
+        for i in range(n_files)
+    ]
+
+
 # ---------------------------------------------------------------- simulation
 
 
@@ -625,3 +743,21 @@ def _utc(bjd: float) -> dt.datetime:
 
 def _utc_str(bjd: float, z: bool) -> str:
     return _utc(bjd).isoformat(timespec="milliseconds") + ("Z" if z else "")
+
+
+@lru_cache(maxsize=8)
+def _qlp_skeleton(template_dir: str, n: int) -> fits.HDUList:
+    """The QLP template's HDUs with an n-row table, refilled in place for every file."""
+    with fits.open(Path(template_dir) / QLP_TEMPLATE_FILE, memmap=False) as src:
+        h0, h1 = src[0].header.copy(), src[1].header.copy()
+        columns = [
+            fits.Column(name=c.name, format=c.format, unit=c.unit, array=np.zeros(n, c.dtype)) for c in src[1].columns
+        ]
+    hdul = fits.HDUList([fits.PrimaryHDU(header=h0), fits.BinTableHDU.from_columns(columns, header=h1)])
+    buf = io.BytesIO()
+    hdul.writeto(buf, output_verify="ignore")
+    buf.seek(0)
+    hdul = fits.open(buf, memmap=False, lazy_load_hdus=False)
+    for hdu in hdul:
+        _ = hdu.data  # load now; refilled in place later
+    return hdul

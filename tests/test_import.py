@@ -326,3 +326,135 @@ def test_conversion_order_groups_target_first_names_by_period() -> None:
     assert [n.split("-")[1][:13] for n in ordered[1:10]] == ["2009259160929"] * 3 + ["2009350155506"] * 3 + [
         "2010078095331"] * 3
     assert ordered[-1] == "target_s0003.fits"
+
+
+class _CountingConnection:
+    """A catalog connection that counts the statements sent through it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self.statements = 0
+
+    def execute(self, *args, **kwargs):
+        self.statements += 1
+        return self._con.execute(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+@pytest.mark.slow
+def test_small_light_curves_batch_after_batch_cost_the_same_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are rewritten a bounded number of times and catalog statements per batch stay flat.
+
+    Before, every batch was merged into its partition's growing small file with one UPDATE per
+    light curve already in it: the cost of a file grew with the number of files before it.
+    """
+    from larun_lake.ingest import commit, importer, order
+    from larun_lake.lake import writer
+    from tests.fitsgen import make_qlp_set
+
+    files = make_qlp_set(tmp_path / "in", 160, min_cadences=100, max_cadences=200, sectors=(7,), seed=4)
+    statements: list[int] = []
+    rewritten = [0]
+
+    def counting_committer(con, *args, **kwargs):
+        counted = _CountingConnection(con)
+        statements.append(0)
+        committer = commit.BatchCommitter(counted, *args, **kwargs)
+        original = committer.commit
+
+        def commit_and_count(*a, **k):
+            try:
+                return original(*a, **k)
+            finally:
+                statements[-1] = counted.statements
+
+        committer.commit = commit_and_count
+        return committer
+
+    def counting_write(path, lightcurves):
+        written = writer.write_file(path, lightcurves)
+        rewritten[0] += written.n_rows
+        return written
+
+    monkeypatch.setattr(importer, "CHUNK_FILES", 2)  # 80 small batches into one partition, as harvest commits
+    monkeypatch.setattr(order, "CHUNK_BYTES", 0)
+    monkeypatch.setattr(importer, "BatchCommitter", counting_committer)
+    monkeypatch.setattr(commit, "write_file", counting_write)
+    lake = Lake(tmp_path / "lake")
+    report = lake.import_files([tmp_path / "in"], workers=1)
+    assert report.ingested == 160 and len(statements) == 80
+    ingested_rows = report.cadences
+    # Size-tiered merging: each row climbs a few size classes at most (here 4), then the run's end.
+    assert rewritten[0] <= 5 * ingested_rows, (rewritten[0], ingested_rows)
+    # One statement per kind of catalog change, whatever the partition already holds.
+    assert max(statements[:-1]) <= 30, statements
+    assert max(statements[-10:-1]) <= max(statements[:10]) + 10, statements
+
+    # Nothing lost or duplicated; the run leaves one sorted file behind.
+    counts = dict(lake.sql("SELECT lc_id, count(*) FROM cadences GROUP BY ALL").fetchall())
+    expected = dict(lake.sql("SELECT lc_id, n_cadences FROM lightcurves").fetchall())
+    assert counts == expected and len(counts) == 160 and sum(counts.values()) == ingested_rows
+    paths = [r[0] for r in lake.sql("SELECT path FROM data_files WHERE area = 'cadences'").fetchall()]
+    assert len(paths) == 1
+    targets = pq.read_table(tmp_path / "lake" / paths[0], columns=["target_id"]).column("target_id").to_numpy()
+    assert (np.diff(targets) >= 0).all()
+    flux = lake.sql("SELECT flux FROM cadences WHERE target_id = 200000042 ORDER BY cadenceno").df()["flux"]
+    np.testing.assert_array_equal(flux.to_numpy(), fits.getdata(files[42], 1)["SAP_FLUX"])
+    report = lake.verify()
+    assert report.consistent and not report.repairs
+    on_disk = {p.relative_to(tmp_path / "lake").as_posix() for p in (tmp_path / "lake" / "cadences").rglob("*.parquet")}
+    assert on_disk == set(paths)
+
+
+def test_merge_groups_are_size_tiered() -> None:
+    from larun_lake.lake.writer import MERGE_FANIN, SMALL_FILE_ROWS, merge_groups
+
+    same_size = [(f"f{i}", 1000 + i) for i in range(MERGE_FANIN)]
+    assert merge_groups(same_size) == [[p for p, _ in same_size]]
+    assert merge_groups(same_size[:-1]) == []  # not yet enough of one size
+    mixed = [("tiny", 10), ("small", 1000), ("medium", 50_000), ("large", SMALL_FILE_ROWS)]
+    assert merge_groups(mixed) == []  # files of different sizes wait for peers
+    # The end of a run merges its own files, and older ones up to MERGE_FANIN times their rows.
+    assert merge_groups(mixed, run_files={"tiny", "small"}) == [["tiny", "small"]]
+    assert merge_groups(mixed, run_files={"small", "large"}) == [["small", "tiny"]]  # large files stay
+    assert merge_groups(mixed, run_files={"medium"}) == [["medium", "tiny", "small"]]
+    assert merge_groups(mixed, run_files={"tiny"}) == []  # older files are too large to rewrite for it
+
+
+def test_one_batch_superseding_light_curves_of_one_file_from_two_staged_files(tmp_path: Path) -> None:
+    """Two staged files of one batch retire versions held in the same data file: each row moves once."""
+    from tests.fitsgen import write_spoc_lightcurve
+
+    lake = Lake(tmp_path / "lake")
+    first = [write_spoc_lightcurve(tmp_path / "v1", tic_id=tic, sector=5, n_cadences=500, seed=tic)
+             for tic in (100, 200, 300, 400)]
+    assert lake.import_files([tmp_path / "v1"]).ingested == 4
+    # A later release of three of them, named so that they reach the writer out of target order
+    # (300 | 100, 200): two staged files in one batch, both retiring rows of the first file.
+    src = tmp_path / "v2"
+    src.mkdir()
+    newer = {}
+    for n, tic in enumerate((300, 100, 200)):
+        written = write_spoc_lightcurve(tmp_path / "gen", tic_id=tic, sector=5, n_cadences=500, seed=tic + 1,
+                                        data_rel=99)
+        newer[tic] = written.rename(src / f"tess2019140104343-s0005-{n + 1:016d}-0144-s_lc.fits")
+    report = lake.import_files([src], workers=1)
+    assert (report.ingested, report.superseded) == (3, 3)
+    assert dict(lake.sql("SELECT target_id, data_rel FROM lightcurves").fetchall()) == {100: 99, 200: 99, 300: 99,
+                                                                                        400: 7}
+    old = lake.sql("SELECT target_id, is_current, superseded_by IS NOT NULL, starts_with(data_file, '_history/') "
+                   "FROM lightcurve_versions WHERE data_rel = 7 ORDER BY target_id").fetchall()
+    assert old == [(100, False, True, True), (200, False, True, True), (300, False, True, True),
+                   (400, True, False, False)]
+    for tic, path in {**newer, 400: first[3]}.items():
+        flux = lake.sql("SELECT flux FROM cadences WHERE target_id = ? ORDER BY cadenceno", [tic]).df()["flux"]
+        np.testing.assert_array_equal(flux.to_numpy(), fits.getdata(path, 1)["PDCSAP_FLUX"])
+    assert len(pd.read_parquet(tmp_path / "lake" / "_history")) == 3 * 500
+    states = dict(lake.sql("SELECT state, count(*) FROM products GROUP BY ALL").fetchall())
+    assert states == {"ingested": 4, "superseded": 3}
+    report = lake.verify()
+    assert report.consistent and not report.repairs

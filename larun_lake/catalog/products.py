@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from ..sqlfiles import load_sql
 from .db import now
 
 STATES = ("known", "downloaded", "ingested", "skipped", "failed", "quarantined", "superseded")
@@ -53,12 +54,10 @@ def upsert(
     con.execute(f"UPDATE lake.products SET {assignments}{bump} WHERE product_uri = ?", [*sets.values(), product_uri])
 
 
-def set_state_by_sha(con: duckdb.DuckDBPyConnection, sha256: str, state: str, run_id: str | None) -> None:
-    con.execute(
-        "UPDATE lake.products SET state = ?, updated_at = ?, run_id = coalesce(?, run_id) "
-        "WHERE sha256 = ? AND state IN ('ingested', 'downloaded')",
-        [state, now(), run_id, sha256],
-    )
+def mark_superseded(con: duckdb.DuckDBPyConnection, shas: list[str], run_id: str | None) -> None:
+    """Products whose versions (by file hash) a newer version retired, in one statement."""
+    if shas:
+        con.execute(load_sql("catalog/products_superseded.sql"), {"shas": shas, "at": now(), "run_id": run_id})
 
 
 def paths_of_shas(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:

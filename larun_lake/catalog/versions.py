@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from ..sqlfiles import load_sql
 from .db import now
 
 # Columns of lightcurve_versions that come from a reader's metadata record.
@@ -79,39 +83,92 @@ def current_versions(con: duckdb.DuckDBPyConnection, lc_ids: list[str]) -> dict[
     return {r[0]: dict(zip(VERSION_FIELDS, r[1:], strict=True)) for r in rows}
 
 
-def partition_files(con: duckdb.DuckDBPyConnection, mission: str, author: str, period: str) -> list[tuple[str, int]]:
-    return con.execute(
-        "SELECT path, n_rows FROM lake.data_files WHERE area = 'cadences' AND mission = ? AND author = ? "
-        "AND period = ? ORDER BY n_rows",
-        [mission, author, period],
-    ).fetchall()
+@dataclass(frozen=True)
+class StoredRows:
+    """Where one version's rows sit in a data file."""
+
+    lc_id: str
+    file_sha256: str
+    target_id: int
+    data_file: str
+    row_offset: int
+    row_count: int
 
 
-def supersede(con: duckdb.DuckDBPyConnection, lc_id: str, old_sha: str, new_sha: str) -> None:
-    con.execute(
-        "UPDATE lake.lightcurve_versions SET is_current = false, superseded_at = ?, superseded_by = ? "
-        "WHERE lc_id = ? AND file_sha256 = ?",
-        [now(), new_sha, lc_id, old_sha],
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        con.unregister(name)
+
+
+def supersede_many(con: duckdb.DuckDBPyConnection, retired: list[tuple[str, str, str]]) -> None:
+    """Mark versions (lc_id, file_sha256, hash of the newer version) as superseded, in one statement."""
+    if not retired:
+        return
+    lc_ids, shas, newer = zip(*retired, strict=True)
+    table = pa.table({"lc_id": lc_ids, "file_sha256": shas, "superseded_by": newer})
+    with _registered(con, "_retired_versions", table):
+        con.execute(load_sql("catalog/supersede.sql"), {"at": now()})
+
+
+def move_many(con: duckdb.DuckDBPyConnection, moves: list[tuple[str, str, str, int, int]]) -> None:
+    """Point versions at their rows' new place, in one statement.
+
+    moves: (lc_id, file_sha256, data_file, row_offset, row_count). An UPDATE per light curve
+    made each merge of a partition's files cost as much as the light curves already in them.
+    """
+    if not moves:
+        return
+    lc_ids, shas, paths, offsets, counts = zip(*moves, strict=True)
+    table = pa.table(
+        {
+            "lc_id": lc_ids,
+            "file_sha256": shas,
+            "data_file": paths,
+            "row_offset": pa.array(offsets, pa.int64()),
+            "row_count": pa.array(counts, pa.int64()),
+        }
     )
+    with _registered(con, "_moved_rows", table):
+        con.execute(load_sql("catalog/move_rows.sql"))
 
 
 def move_rows(
     con: duckdb.DuckDBPyConnection, lc_id: str, sha: str, data_file: str, row_offset: int, row_count: int
 ) -> None:
-    con.execute(
-        "UPDATE lake.lightcurve_versions SET data_file = ?, row_offset = ?, row_count = ? "
-        "WHERE lc_id = ? AND file_sha256 = ?",
-        [data_file, row_offset, row_count, lc_id, sha],
-    )
+    """Point one version at its rows' new place (for a few light curves; batches use move_many)."""
+    move_many(con, [(lc_id, sha, data_file, row_offset, row_count)])
 
 
-def sha_in_file(con: duckdb.DuckDBPyConnection, data_file: str) -> dict[str, str]:
-    """lc_id -> file_sha256 of the versions whose rows live in a data file."""
-    return dict(
-        con.execute(
-            "SELECT lc_id, file_sha256 FROM lake.lightcurve_versions WHERE data_file = ?", [data_file]
-        ).fetchall()
-    )
+def rows_in_files(con: duckdb.DuckDBPyConnection, paths: list[str]) -> list[StoredRows]:
+    """The versions whose rows live in these data files, in file and row order."""
+    if not paths:
+        return []
+    return [StoredRows(*r) for r in con.execute(load_sql("catalog/rows_in_files.sql"), {"paths": paths}).fetchall()]
+
+
+def versions_of(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, tuple[str, bool, str]]:
+    """file_sha256 -> (lc_id, is_current, data_file) of the versions with these file hashes."""
+    if not shas:
+        return {}
+    rows = con.execute(load_sql("catalog/versions_of_files.sql"), {"shas": shas}).fetchall()
+    return {sha: (lc_id, bool(current), data_file) for sha, lc_id, current, data_file in rows}
+
+
+def small_files(
+    con: duckdb.DuckDBPyConnection, mission: str, author: str, period: str, *, below: int
+) -> list[tuple[str, int, str]]:
+    """(path, n_rows, run_id) of a partition's cadence files with fewer than `below` rows, smallest first."""
+    params = {"mission": mission, "author": author, "period": period, "below": below}
+    return con.execute(load_sql("catalog/small_files.sql"), params).fetchall()
+
+
+def run_partitions(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str]]:
+    """(mission, author, period) of the partitions a run wrote cadence files to."""
+    return con.execute(load_sql("catalog/run_partitions.sql"), {"run_id": run_id}).fetchall()
 
 
 def file_names(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple[str, str, int, str]]:
@@ -168,23 +225,24 @@ def register_file(
     )
 
 
+def register_files(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    """Register data files (rows of data_files, by column name) in one statement."""
+    if rows:
+        with _registered(con, "_new_files", pa.Table.from_pylist(rows)):
+            con.execute("INSERT INTO lake.data_files BY NAME SELECT * FROM _new_files")
+
+
 def unregister_file(con: duckdb.DuckDBPyConnection, path: str) -> None:
-    con.execute("DELETE FROM lake.data_files WHERE path = ?", [path])
+    unregister_files(con, [path])
 
 
-def lc_of_sha(con: duckdb.DuckDBPyConnection, sha: str) -> tuple[str | None, bool]:
-    """(lc_id, is_current) of the version with this file hash."""
-    rows = con.execute("SELECT lc_id, is_current FROM lake.lightcurve_versions WHERE file_sha256 = ?", [sha]).fetchall()
-    return (rows[0][0], bool(rows[0][1])) if rows else (None, False)
+def unregister_files(con: duckdb.DuckDBPyConnection, paths: list[str]) -> None:
+    con.execute("DELETE FROM lake.data_files WHERE path IN (SELECT unnest(?))", [paths])
 
 
 def insert_many(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
     """Insert version rows in one statement (per-row INSERTs dominate commit time otherwise)."""
     if not rows:
         return
-    table = pa.Table.from_pylist(rows)
-    con.register("_new_versions", table)
-    try:
+    with _registered(con, "_new_versions", pa.Table.from_pylist(rows)):
         con.execute("INSERT INTO lake.lightcurve_versions BY NAME SELECT * FROM _new_versions")
-    finally:
-        con.unregister("_new_versions")

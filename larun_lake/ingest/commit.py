@@ -7,8 +7,15 @@ unregistered files, which the views never read and `verify` removes.
 
 Fast path (the usual case): every version in a staged file is new and current, so
 the file is moved in as it is. General path: a version supersedes one already in
-the lake, is older than the current one, or the partition has a small file to merge
-into; then the affected files are rewritten and superseded rows go to _history.
+the lake or is older than the current one; then the affected files are rewritten and
+superseded rows go to _history. Catalog rows are written with one statement per kind
+per batch, whatever the number of light curves.
+
+Small files are merged in the same transaction, size-tiered (lake.writer.merge_groups):
+each row is rewritten a bounded number of times, not once per later batch, so the cost
+of a file stays flat however large its partition grows. The last batch of an import run
+merges the small files the run left, with older small files up to a bounded multiple of
+their size.
 """
 
 from __future__ import annotations
@@ -24,16 +31,15 @@ import pyarrow.parquet as pq
 
 from ..catalog import products, versions
 from ..catalog.db import now
+from ..errors import LakeDamagedError
 from ..lake import files
-from ..lake.writer import read_lightcurves, split_for_files, write_file
+from ..lake.writer import SMALL_FILE_ROWS, merge_groups, split_for_files, write_file
 from ..layout import LakeLayout, Partition
 from ..readers.lightcurve import version_key
 from ..schema import CADENCE_SCHEMA
 from .convert import Converted
 from .order import is_product_name
 from .stage import StagedChunk, StagedFile
-
-SMALL_FILE_ROWS = 200_000  # files below this (about ten 2-min sectors) absorb later commits
 
 
 @dataclass(kw_only=True)
@@ -93,32 +99,38 @@ class BatchCommitter:
         self.sequence = sequence
         self.published: list[Path] = []
         self.obsolete: list[Path] = []
+        # Catalog rows, written in one statement each by _flush().
+        self._file_rows: list[dict[str, Any]] = []
         self._version_rows: list[dict[str, Any]] = []
         self._product_rows: list[dict[str, Any]] = []
+        self._moves: list[tuple[str, str, str, int, int]] = []  # (lc_id, sha, data_file, offset, count)
+        self._retired: list[tuple[str, str, str]] = []  # (lc_id, old sha, new sha)
 
-    def commit(self, chunk: StagedChunk) -> Counts:
+    def commit(self, chunk: StagedChunk, *, last_of_run: bool = False) -> Counts:
         out = Counts()
         known = versions.known_shas(self.con, [r.sha256 for r in chunk.results if r.sha256])
         by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
         fresh: list[_Version] = []
         fresh_by_sha: dict[str, _Version] = {}
         twins: list[Converted] = []  # byte-identical copies of a file new in this chunk
+        unchanged: list[Converted] = []
         for result in chunk.results:
             if result.outcome == "error":
                 self._record_error(result, out)
             elif result.sha256 in fresh_by_sha:
                 twins.append(result)
             elif result.outcome == "unchanged" or result.sha256 in known:
-                self._product(result, None)
+                unchanged.append(result)
                 out.unchanged += 1
             else:
                 fresh.append(v := _Version(result, by_sha[result.sha256]))
                 fresh_by_sha[v.sha] = v
+        self._unchanged_products(unchanged)
         out.superseded += self._decide(fresh)
         for staged in chunk.staged:
             batch = [v for v in fresh if v.staged is staged]
             whole = len(batch) == len(staged.placements)  # no row in the file is already in the lake
-            if whole and all(v.current and v.replaces is None for v in batch) and not self._merge_target(staged):
+            if whole and all(v.current and v.replaces is None for v in batch):
                 self._move_in(staged, batch)
             else:
                 self._rewrite(staged, batch)
@@ -132,9 +144,10 @@ class BatchCommitter:
             v = fresh_by_sha[twin.sha256]
             self._product(twin, v.meta["lc_id"], current=v.current)
             out.unchanged += 1
-        versions.insert_many(self.con, self._version_rows)
+        self._flush()
         products.upsert_many(self.con, self._product_rows)
         self._prefer_product_names(chunk.results)
+        self._merge_small_files({s.partition for s in chunk.staged}, last_of_run=last_of_run)
         return out
 
     # -- decisions ---------------------------------------------------------------------------
@@ -159,18 +172,10 @@ class BatchCommitter:
                 continue
             if cur is not None:
                 best.replaces = cur["file_sha256"]
-                best.old_data_file = cur["data_file"]  # type: ignore[attr-defined]
                 superseding += 1
             for v in group[:-1]:
                 v.current, v.superseded_by = False, best.sha
         return superseding
-
-    def _merge_target(self, staged: StagedFile) -> str | None:
-        part = staged.partition
-        existing = versions.partition_files(self.con, part.mission, part.author, part.period)
-        if existing and existing[0][1] < SMALL_FILE_ROWS:
-            return existing[0][0]
-        return None
 
     # -- fast path ---------------------------------------------------------------------------
     def _move_in(self, staged: StagedFile, batch: list[_Version]) -> None:
@@ -194,46 +199,109 @@ class BatchCommitter:
         tables = _split_staged(staged)
         keep: list[tuple[tuple, str, pa.Table]] = []  # (sort key, sha, rows) for the cadences area
         history: list[tuple[tuple, str, pa.Table]] = []
-        retired: dict[str, str] = {}  # old sha -> new sha
-        rewrite: set[str] = set()
+        retired = {v.replaces: v.sha for v in batch if v.replaces}  # old sha -> new sha
         for v in batch:
             key = (v.meta["target_id"], v.meta["lc_id"], v.sha)
             (keep if v.current else history).append((key, v.sha, tables[v.sha]))
-            if v.replaces:
-                retired[v.replaces] = v.sha
-                rewrite.add(v.old_data_file)  # type: ignore[attr-defined]
-        if any(v.current for v in batch) and (target := self._merge_target(staged)):
-            rewrite.add(target)
-        old_rows: dict[str, str] = {}  # sha -> lc_id of versions that move or stay
-        if rewrite and self._version_rows:  # the file may have been moved in by this batch
-            versions.insert_many(self.con, self._version_rows)
-            self._version_rows = []
-        for relpath in sorted(rewrite):
-            shas = versions.sha_in_file(self.con, relpath)
-            for lc_id, table in read_lightcurves(self.layout.abspath(relpath)).items():
-                sha = shas[lc_id]
-                old_rows[sha] = lc_id
-                key = (int(table.column("target_id")[0].as_py()), lc_id, sha)
-                (history if sha in retired else keep).append((key, sha, table))
-            self.obsolete.append(self.layout.abspath(relpath))
-            versions.unregister_file(self.con, relpath)
+        old: dict[str, str] = {}  # sha -> lc_id of versions whose rows move
+        if retired:
+            # Where the retired versions live now (an earlier staged file of this batch may have moved them).
+            self._flush()
+            where = versions.versions_of(self.con, sorted(retired))
+            for row, rows in self._take(*self._read_files(sorted({w[2] for w in where.values()}), strict=True)):
+                old[row.file_sha256] = row.lc_id
+                if row.file_sha256 in retired:
+                    self._retired.append((row.lc_id, row.file_sha256, retired[row.file_sha256]))
+                    history.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
+                else:
+                    keep.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
         new = {v.sha: v for v in batch}
         for area, items in (("cadences", keep), ("history", history)):
-            for chunk in split_for_files(items):
-                relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=area == "history")
-                staged_path = staged.path.with_name(f"{staged.path.stem}-{area}-{next(self.sequence)}.parquet")
-                written = write_file(staged_path, chunk)
-                self._publish(staged_path, relpath, part, written.n_rows, len(written.placements), area=area)
-                for p in written.placements:
-                    if p.key in new:
-                        self._version_row(new[p.key], relpath, p.row_offset, p.row_count)
+            for relpath, placements in self._write(part, items, history=area == "history"):
+                for key, offset, count in placements:
+                    if key in new:
+                        self._version_row(new[key], relpath, offset, count)
                     else:
-                        lc_id = old_rows[p.key]
-                        if p.key in retired:
-                            versions.supersede(self.con, lc_id, p.key, retired[p.key])
-                            products.set_state_by_sha(self.con, p.key, "superseded", self.run_id)
-                        versions.move_rows(self.con, lc_id, p.key, relpath, p.row_offset, p.row_count)
+                        self._moves.append((old[key], key, relpath, offset, count))
         files.remove(staged.path)
+
+    def _read_files(self, relpaths: list[str], *, strict: bool) -> tuple[list[versions.StoredRows], dict]:
+        """The versions stored in data files, and the files' rows by path.
+
+        A file holding rows the catalog does not account for is never rewritten (rows would be
+        lost): strict raises, otherwise the file is left out.
+        """
+        stored = versions.rows_in_files(self.con, relpaths)
+        tables: dict[str, pa.Table] = {}
+        for rel in relpaths:
+            table = pq.read_table(str(self.layout.abspath(rel)), schema=CADENCE_SCHEMA)
+            held = sum(r.row_count for r in stored if r.data_file == rel)
+            if held == table.num_rows:
+                tables[rel] = table
+            elif strict:
+                raise LakeDamagedError(
+                    f"data file {rel} holds {table.num_rows} rows, the catalog accounts for {held}",
+                    hint="run 'larun-lake verify' to check the lake",
+                )
+        return [r for r in stored if r.data_file in tables], tables
+
+    def _take(
+        self, stored: list[versions.StoredRows], tables: dict[str, pa.Table]
+    ) -> list[tuple[versions.StoredRows, pa.Table]]:
+        """Each version's rows; their files leave the catalog now and the disk after the commit."""
+        versions.unregister_files(self.con, list(tables))
+        self.obsolete.extend(self.layout.abspath(rel) for rel in tables)
+        return [(r, tables[r.data_file].slice(r.row_offset, r.row_count)) for r in stored]
+
+    def _write(
+        self, part: Partition, items: list[tuple[tuple, str, pa.Table]], *, history: bool = False
+    ) -> Iterator[tuple[str, list[tuple[str, int, int]]]]:
+        """Write rows sorted by key into new data files of a partition: (relpath, [(key, offset, count)])."""
+        area = "history" if history else "cadences"
+        for chunk in split_for_files(items):
+            relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=history)
+            staged_path = self.layout.staging / self.run_id / f"{area}-{next(self.sequence):06d}.parquet"
+            written = write_file(staged_path, chunk)
+            self._publish(staged_path, relpath, part, written.n_rows, len(written.placements), area=area)
+            yield relpath, [(p.key, p.row_offset, p.row_count) for p in written.placements]
+
+    # -- merging small files -----------------------------------------------------------------
+    def _merge_small_files(self, partitions: set[Partition], *, last_of_run: bool) -> None:
+        """Merge small files of these partitions (size-tiered); the last batch of a run merges the run's files."""
+        if last_of_run:
+            partitions = partitions | {Partition(*p) for p in versions.run_partitions(self.con, self.run_id)}
+        for part in sorted(partitions, key=lambda p: p.relpath.as_posix()):
+            while True:
+                small = versions.small_files(self.con, part.mission, part.author, part.period, below=SMALL_FILE_ROWS)
+                run_files = {path for path, _, run in small if run == self.run_id} if last_of_run else None
+                groups = merge_groups([(path, n) for path, n, _ in small], run_files=run_files)
+                merged = sum(self._merge(part, group) for group in groups)
+                self._flush()
+                if not merged or last_of_run:  # a merged file may complete a group of the next size class
+                    break
+
+    def _merge(self, part: Partition, relpaths: list[str]) -> int:
+        """Rewrite these files as one (or more, past FILE_MAX_ROWS); returns how many were merged."""
+        stored, tables = self._read_files(relpaths, strict=False)
+        if len(tables) < 2:
+            return 0
+        items = []
+        lc_of: dict[str, str] = {}
+        for row, rows in self._take(stored, tables):
+            lc_of[row.file_sha256] = row.lc_id
+            items.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
+        for relpath, placements in self._write(part, items):
+            self._moves.extend((lc_of[sha], sha, relpath, offset, count) for sha, offset, count in placements)
+        return len(tables)
+
+    def _flush(self) -> None:
+        """Write the catalog rows gathered so far, one statement each."""
+        versions.register_files(self.con, self._file_rows)
+        versions.insert_many(self.con, self._version_rows)
+        versions.supersede_many(self.con, self._retired)
+        products.mark_superseded(self.con, [old for _, old, _ in self._retired], self.run_id)
+        versions.move_many(self.con, self._moves)
+        self._file_rows, self._version_rows, self._retired, self._moves = [], [], [], []
 
     # -- catalog rows ------------------------------------------------------------------------
     def _publish(
@@ -251,18 +319,10 @@ class BatchCommitter:
         final = self.layout.abspath(relpath)
         files.publish(staged, final)
         self.published.append(final)
-        versions.register_file(
-            self.con,
-            relpath,
-            area=area,
-            mission=part.mission,
-            author=part.author,
-            period=part.period,
-            n_rows=n_rows,
-            n_lightcurves=n_lcs,
-            size_bytes=size,
-            sha256=sha,
-            run_id=self.run_id,
+        self._file_rows.append(
+            {"path": relpath, "area": area, "mission": part.mission, "author": part.author, "period": part.period,
+             "n_rows": n_rows, "n_lightcurves": n_lcs, "size_bytes": size, "sha256": sha, "created_at": now(),
+             "run_id": self.run_id}
         )
 
     def _version_row(self, v: _Version, relpath: str, offset: int, count: int) -> None:
@@ -281,12 +341,15 @@ class BatchCommitter:
             superseded_at=None if v.current else stamp,
         )
         self._version_rows.append(row)
-        if v.replaces:
-            versions.supersede(self.con, v.meta["lc_id"], v.replaces, v.sha)
 
-    def _product(self, result: Converted, lc_id: str | None, *, current: bool | None = None) -> None:
-        if current is None:  # an unchanged file: report the state of the version the lake has
-            lc_id, current = versions.lc_of_sha(self.con, result.sha256)
+    def _unchanged_products(self, results: list[Converted]) -> None:
+        """Files the lake already holds: their products report the state of the version the lake has."""
+        held = versions.versions_of(self.con, sorted({r.sha256 for r in results}))
+        for result in results:
+            lc_id, current, _ = held.get(result.sha256, (None, False, None))
+            self._product(result, lc_id, current=current)
+
+    def _product(self, result: Converted, lc_id: str | None, *, current: bool) -> None:
         meta = result.lc.meta if result.lc else {}
         item = result.item
         self._product_rows.append(

@@ -31,7 +31,7 @@ from ..lake import files
 from . import repair
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
-from .order import in_conversion_order
+from .order import in_chunks, in_conversion_order
 from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
@@ -163,7 +163,7 @@ class Ingestor:
         known = self.known_shas()
         files.make_dirs(self.stage_dir)
         items = in_conversion_order(items)
-        chunks = [items[i : i + CHUNK_FILES] for i in range(0, len(items), CHUNK_FILES)]
+        chunks = in_chunks(items, CHUNK_FILES)
         pool = None
         try:
             if self.workers > 1 and len(chunks) > 1:
@@ -181,7 +181,7 @@ class Ingestor:
             for i, chunk in enumerate(staged):
                 if i:
                     self._let_waiters_in()
-                report.add(self.commit(chunk))
+                report.add(self.commit(chunk, last_of_run=i == len(chunks) - 1))
                 for r in chunk.results:
                     if r.sha256 in known:
                         unchanged.setdefault(r.sha256, []).append(r.item)
@@ -227,14 +227,14 @@ class Ingestor:
         files.make_dirs(self.stage_dir)
         return self.commit(stage_chunk(in_conversion_order(items), known, self.stage_dir, next(self._chunks)))
 
-    def commit(self, chunk: StagedChunk) -> Counts:
+    def commit(self, chunk: StagedChunk, *, last_of_run: bool = False) -> Counts:
         published: list = []
         obsolete: list = []
         try:
             with self._transaction() as con:
                 committer = BatchCommitter(con, self.layout, self.run_id, self.sequence)
                 published, obsolete = committer.published, committer.obsolete
-                outcome = committer.commit(chunk)
+                outcome = committer.commit(chunk, last_of_run=last_of_run)
         except BaseException:
             for path in published:  # never registered: remove what was moved in
                 files.remove(path)

@@ -5,11 +5,18 @@ many light curves each (few, large staged files, and no merging of small ones), 
 inside a partition the light curves arrive sorted by target (staged files stream out
 sorted). MAST's file names say the product, period and target, so those files are not
 opened; for any other name the primary header is read (a few kB) to say the same.
+
+Chunks are cut by size as well as by count: a chunk is one commit, whose catalog work
+costs about the same for 48 files as for 500, so small files (full-frame-image light
+curves, a hundred kB or less) go in chunks of many, which also keeps their staged files
+large enough not to need merging.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 from ..readers.fitsfile import read_primary_header
@@ -49,6 +56,36 @@ def is_product_name(name: str, mission: str, target_id: int | None) -> bool:
 
 def in_conversion_order(items: list[InputFile]) -> list[InputFile]:
     return sorted(items, key=lambda item: conversion_order(item.path))
+
+
+CHUNK_BYTES = 24 << 20  # a chunk of small files grows past its file count up to this many bytes of input
+CHUNK_MAX_FILES = 500
+
+
+def in_chunks(
+    items: list[InputFile], files_per_chunk: int, *, size_of: Callable[[Path], int] | None = None
+) -> list[list[InputFile]]:
+    """Consecutive chunks of `files_per_chunk` files, or of more small files up to CHUNK_BYTES."""
+    size_of = size_of or _size
+    chunks: list[list[InputFile]] = []
+    chunk: list[InputFile] = []
+    total = 0
+    for item in items:
+        size = size_of(item.path)
+        full = len(chunk) >= files_per_chunk and total + size > CHUNK_BYTES
+        if chunk and (full or len(chunk) >= max(files_per_chunk, CHUNK_MAX_FILES)):
+            chunks.append(chunk)
+            chunk, total = [], 0
+        chunk.append(item)
+        total += size
+    return [*chunks, chunk] if chunk else chunks
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _order_from_header(path: Path) -> tuple[str, int, int, str] | None:

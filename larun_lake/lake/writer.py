@@ -24,6 +24,8 @@ from . import files
 
 ROW_GROUP_MIN_ROWS = 16_000  # close a row group once it holds this many rows (one SPOC sector)
 FILE_MAX_ROWS = 2_000_000  # start another file past this (about 100 two-minute sectors)
+SMALL_FILE_ROWS = 200_000  # files below this (about ten 2-min sectors) are merged with others of their partition
+MERGE_FANIN = 4  # small files merge once this many of about the same size have gathered
 
 _PARQUET_OPTIONS = dict(
     compression="lz4",  # LZ4_RAW, read by DuckDB, pyarrow, polars, Spark 3.3+
@@ -86,6 +88,43 @@ def split_for_files(tables: list[tuple[tuple, str, pa.Table]]) -> list[list[tupl
         out[-1].append((key, table))
         rows += table.num_rows
     return [chunk for chunk in out if chunk]
+
+
+def size_class(n_rows: int) -> int:
+    """floor(log_MERGE_FANIN(n_rows)): files of one class are within a factor MERGE_FANIN of each other."""
+    cls = 0
+    while n_rows >= MERGE_FANIN:
+        n_rows //= MERGE_FANIN
+        cls += 1
+    return cls
+
+
+def merge_groups(small: list[tuple[str, int]], *, run_files: set[str] | None = None) -> list[list[str]]:
+    """Which of a partition's small files, (path, n_rows) smallest first, to merge now; a group becomes one file.
+
+    Size-tiered: MERGE_FANIN files of one size class merge into a file of a higher class, so a
+    row is rewritten at most once per class it climbs (a handful of times before its file
+    reaches SMALL_FILE_ROWS and is left alone), never once per batch committed after it, and a
+    partition keeps at most MERGE_FANIN - 1 small files per class.
+
+    At the end of an import run, `run_files` (the small files the run wrote) are merged with
+    each other and with older small files of up to MERGE_FANIN times their rows, smallest
+    first: one run's files end up together, and a run rewrites at most that many older rows
+    per row it brought, however large the partition.
+    """
+    small = [(path, n) for path, n in small if n < SMALL_FILE_ROWS]
+    if run_files is not None:
+        group = [path for path, _ in small if path in run_files]
+        budget = MERGE_FANIN * sum(n for path, n in small if path in run_files)
+        for path, n in small:
+            if path not in run_files and n <= budget:
+                group.append(path)
+                budget -= n
+        return [group] if len(group) > 1 else []
+    classes: dict[int, list[str]] = {}
+    for path, n in small:
+        classes.setdefault(size_class(n), []).append(path)
+    return [paths for _, paths in sorted(classes.items()) if len(paths) >= MERGE_FANIN]
 
 
 class LightCurveWriter:
