@@ -65,6 +65,30 @@ def test_second_run_downloads_nothing_and_max_age_asks_nothing(lake: Lake, serve
     assert cached.n_products == 2 and len(server.requests) == 0
 
 
+@pytest.mark.parametrize("damage", ["flip", "delete"])
+def test_harvesting_again_repairs_a_damaged_data_file(lake: Lake, server: MastServer, damage: str) -> None:
+    lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC", exptime=120)
+    sums = "SELECT lc_id, count(*), sum(flux) FILTER (WHERE isfinite(flux)) FROM cadences GROUP BY 1 ORDER BY 1"
+    expected = lake.sql(sums).fetchall()
+    rel = lake.sql("SELECT data_file FROM lightcurves ORDER BY lc_id LIMIT 1").fetchall()[0][0]
+    path = lake.path / rel
+    if damage == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        path.write_bytes(bytes(data))
+    else:
+        path.unlink()
+    assert not lake.verify().consistent
+    server.reset_counts()
+    again = lake.harvest_lightcurves("TIC 25155310", mission="TESS", author="SPOC", exptime=120)
+    assert server.count("download") == 1  # only the light curve whose data file was damaged
+    assert again.ingested == 1 and again.ok, again.problems
+    assert lake.sql(sums).fetchall() == expected
+    report = lake.verify()
+    assert report.consistent and not report.repairs
+    assert not any((lake.path / "raw").rglob("*.fits"))
+
+
 def test_offline_answers_from_remembered_searches(lake: Lake, server: MastServer) -> None:
     lake.harvest_lightcurves("TIC 39903405", mission="TESS", dry_run=True)
     server.stop()

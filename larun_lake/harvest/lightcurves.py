@@ -240,6 +240,18 @@ class LightCurveHarvest:
                     )
             if group:
                 self._ingest(ingestor, group, known, report)
+        self._repair(ingestor, report)
+
+    def _repair(self, ingestor: Ingestor, report: HarvestReport) -> None:
+        """Fetched files the lake already held rewrite their data file if it was damaged (see plan.py)."""
+        pending = [item.path for held in ingestor.pending_repair.values() for item in held]
+        if not pending:
+            return
+        self.progress.update(phase="ingesting")
+        ingestor.repair_pending(report)
+        if not self.keep_fits:
+            for path in pending:
+                files.remove(path)
 
     def _tidy(self, plan: FetchPlan, run_id: str) -> None:
         """Leave no empty folders: this run's staging, and raw folders whose files were ingested and removed.
@@ -279,9 +291,11 @@ class LightCurveHarvest:
         phase = self.progress.current.phase
         self.progress.update(phase="ingesting")
         report.add(ingestor.stage_and_commit(items, known))
+        pending = {item.path for held in ingestor.pending_repair.values() for item in held}
         if not self.keep_fits:
             for item in items:
-                files.remove(item.path)
+                if item.path not in pending:  # removed after repair_pending has read it
+                    files.remove(item.path)
         self.progress.update(phase=phase, ingested=report.ingested + report.unchanged)
 
     def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:

@@ -49,9 +49,11 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
     plan = FetchPlan()
     needed = _not_done(catalog, found, retry_quarantined=retry_quarantined)
     versions = _versions_by_file(catalog, needed)
+    damaged = _in_damaged_files(catalog, found)
+    needed += [p for p in found if p.data_uri in damaged and p not in needed]
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
-        if match is not None:
+        if match is not None and match[1] not in damaged.values():
             plan.in_lake.append(InLake(p, *match))
             continue
         try:
@@ -87,6 +89,23 @@ def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool
         elif st[0] in DONE_STATES and p.size_bytes is not None and st[1] is not None and st[1] != p.size_bytes:
             out.append(p)  # MAST reprocessed it under the same name
     return out
+
+
+def _in_damaged_files(catalog: Catalog, found: list[Product]) -> dict[str, str]:
+    """data URI -> version sha of listed products whose rows sit in a data file that no longer matches
+    the catalog (changed or deleted behind the lake's back): fetching them again lets ingest rewrite it."""
+    from ..ingest.repair import find_damaged
+
+    with catalog.read(sandbox=False, surface=False) as con:
+        held = dict(con.execute(
+            "SELECT product_uri, sha256 FROM lake.products WHERE state IN ('ingested', 'superseded') "
+            "AND sha256 IS NOT NULL AND product_uri IN (SELECT unnest(?))",
+            [[p.data_uri for p in found]],
+        ).fetchall())
+        if not held:
+            return {}
+        bad = {sha for d in find_damaged(con, catalog.layout, sorted(set(held.values()))) for _, sha, _, _ in d.held}
+    return {uri: sha for uri, sha in held.items() if sha in bad}
 
 
 def _versions_by_file(catalog: Catalog, products: list[Product]) -> dict[tuple[str, int], tuple[str, str]]:

@@ -130,6 +130,7 @@ class Ingestor:
         self.stage_dir = self.layout.staging / run_id
         self.sequence = itertools.count(1)
         self._chunks = itertools.count(1)
+        self.pending_repair: dict[str, list[InputFile]] = {}  # see stage_and_commit
         self._done_files = 0
         self._done_bytes = 0
 
@@ -199,7 +200,7 @@ class Ingestor:
             report.seconds += time.monotonic() - start
         return report
 
-    def _repair(self, unchanged: dict[str, list[InputFile]], report: IngestReport) -> None:
+    def _repair(self, unchanged: dict[str, list[InputFile]], report: IngestReport | Counts) -> None:
         """An unchanged file is only as good as the data file holding its rows: rewrite damaged ones."""
         if not unchanged:
             return
@@ -223,9 +224,22 @@ class Ingestor:
         report.problems.extend(outcome.problems)
 
     def stage_and_commit(self, items: list[InputFile], known: frozenset[str]) -> Counts:
-        """One chunk in this process (harvest commits each group of downloads this way)."""
+        """One chunk in this process (harvest commits each group of downloads this way).
+
+        Files the lake already held are kept in `pending_repair` until `repair_pending`, which
+        rewrites any data file of theirs that was damaged behind the lake's back.
+        """
         files.make_dirs(self.stage_dir)
-        return self.commit(stage_chunk(in_conversion_order(items), known, self.stage_dir, next(self._chunks)))
+        chunk = stage_chunk(in_conversion_order(items), known, self.stage_dir, next(self._chunks))
+        counts = self.commit(chunk)
+        for r in chunk.results:
+            if r.sha256 in known:
+                self.pending_repair.setdefault(r.sha256, []).append(r.item)
+        return counts
+
+    def repair_pending(self, report: Counts) -> None:
+        pending, self.pending_repair = self.pending_repair, {}
+        self._repair(pending, report)
 
     def commit(self, chunk: StagedChunk, *, last_of_run: bool = False) -> Counts:
         published: list = []
