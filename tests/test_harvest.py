@@ -621,3 +621,18 @@ def test_cli_summaries_count_what_was_fetched_and_time_the_whole_command(tmp_pat
     )
     assert "1 rows (1 new, 0 replaced)" in stderr
     assert arrived - 0.5 <= stated <= arrived + 0.1
+
+
+def test_a_lake_that_cannot_be_written_stops_the_harvest_with_one_line(lake: Lake, server: MastServer) -> None:
+    lake.harvest_lightcurves("TIC 39903405", mission="TESS", author="QLP")
+    # Tests run as root, which chmod does not stop: a file where the lake needs a folder fails for anyone.
+    (lake.path / "cadences" / "mission=Kepler").write_text("not a folder")
+    env = {"LARUN_LAKE_MAST_URL": server.url, "LARUN_LAKE_TIMEOUT": "2", "no_proxy": "127.0.0.1,localhost"}
+    proc = run_cli("--lake", str(lake.path), "--quiet", "harvest", "lightcurves", "--targets", "KIC 10002792",
+                   "--mission", "Kepler", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith(f"error: cannot write to the lake at {lake.path}: ")
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    statuses = lake.sql("SELECT command, status FROM runs ORDER BY started_at").fetchall()
+    assert statuses == [("harvest lightcurves", "ok"), ("harvest lightcurves", "error")]
+    assert lake.sql("SELECT author FROM lightcurves").fetchall() == [("QLP",), ("QLP",)]

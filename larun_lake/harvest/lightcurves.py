@@ -15,13 +15,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from ..catalog import Catalog, runs
 from ..catalog import products as product_rows
 from ..config import Settings, duration_seconds
-from ..errors import ProductError, UsageError
+from ..errors import LakeWriteError, ProductError, UsageError
 from ..ingest.commit import Counts
 from ..ingest.convert import InputFile
-from ..ingest.importer import Ingestor
+from ..ingest.importer import Ingestor, storage_reason
 from ..lake import files
 from ..readers.fitsfile import open_fits
 from .plan import FetchPlan, plan_fetch, raw_path
@@ -120,6 +122,7 @@ class LightCurveHarvest:
             with self.catalog.write("harvest lightcurves") as con:
                 runs.start_run(con, run_id, "harvest lightcurves", parameters or {}, mast_url=self.settings.mast_url)
         plan = FetchPlan()
+        failed = False
         try:
             search = ProductSearch(
                 self.catalog,
@@ -141,15 +144,30 @@ class LightCurveHarvest:
                 self._fetch(plan, run_id, report)
         except KeyboardInterrupt:
             report.interrupted = True
+        except (OSError, duckdb.IOException) as exc:
+            failed = True
+            if _is_network(exc):
+                raise
+            # Per-product problems are handled where they occur; what escapes is the lake's storage failing.
+            raise LakeWriteError(str(self.layout.root), storage_reason(exc)) from exc
+        except BaseException:
+            failed = True
+            raise
         finally:
             if not dry_run:
                 self._tidy(plan, run_id)
             report.seconds = time.monotonic() - start
             report.metadata_requests = int(getattr(self.client, "requests_total", 0) or 0)
             if not dry_run:
-                status = "interrupted" if report.interrupted else ("ok" if report.ok else "partial")
-                with self.catalog.write("harvest lightcurves") as con:
-                    runs.finish_run(con, run_id, status, report.counts())
+                status = "error" if failed else "interrupted" if report.interrupted else "ok" if report.ok else "partial"
+                try:
+                    with self.catalog.write("harvest lightcurves") as con:
+                        runs.finish_run(con, run_id, status, report.counts())
+                except Exception:
+                    if not failed:
+                        raise
+                    # The run failed already and the catalog cannot take the record either (a full disk):
+                    # it stays 'running' until `verify` marks it interrupted; the first error is reported.
             self.progress.update(phase="done", detail="")
         return report
 
@@ -313,6 +331,12 @@ class LightCurveHarvest:
             )
         setattr(report, state, getattr(report, state) + 1)
         report.problems.append((p.data_uri, state, reason))
+
+
+def _is_network(exc: BaseException) -> bool:
+    import requests
+
+    return isinstance(exc, ConnectionError | TimeoutError | requests.RequestException)
 
 
 def _product_row(p: Product, state: str, run_id: str) -> dict[str, Any]:
