@@ -158,3 +158,19 @@ def test_forget_missing_and_staging_cleanup_wait_while_unknown_files_exist(lake_
     assert not report.consistent and report.unknown and report.missing
     assert not report.forgotten and not report.staging_removed and staging.is_dir() and stranger.is_file()
     assert Lake(lake_copy).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
+
+
+def test_no_snapshot_while_another_process_runs_an_import(lake_copy: Path) -> None:
+    """A snapshot of a catalog mid-run would later make that run's committed files look like leftovers."""
+    import os
+
+    lake = Lake(lake_copy)
+    before = sorted(p.name for p in (lake_copy / "_catalog").iterdir())
+    with lake.catalog.write("test") as con:  # a live process (our parent) is running an import
+        con.execute("INSERT INTO lake.runs (run_id, command, started_at, status, pid) "
+                    "VALUES ('20990101T000000-aaaaaa', 'import', now(), 'running', ?)", [os.getppid()])
+    assert lake.catalog.publish_snapshot() is False
+    assert sorted(p.name for p in (lake_copy / "_catalog").iterdir()) == before
+    with lake.catalog.write("test") as con:  # the run ended
+        con.execute("UPDATE lake.runs SET status = 'ok' WHERE run_id = '20990101T000000-aaaaaa'")
+    assert lake.catalog.publish_snapshot() is True

@@ -124,13 +124,22 @@ class Catalog:
         with self.write("create") as con:
             con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('lake_id', ?)", [uuid.uuid4().hex])
 
-    def publish_snapshot(self) -> None:
-        """Copy the catalog's tables into <lake>/_catalog (see snapshot.py); every writing command ends so."""
+    def publish_snapshot(self) -> bool:
+        """Copy the catalog's tables into <lake>/_catalog (see snapshot.py); every writing command ends so.
+
+        Not while another process's run is under way: a catalog rebuilt from such a snapshot would
+        take that run's later files for a killed run's leftovers. That run publishes when it ends.
+        """
+        from ..lake import processes
         from . import snapshot
 
         with self.write("snapshot") as con:
+            running = con.execute("SELECT pid FROM lake.runs WHERE status = 'running'").fetchall()
+            if any(pid != os.getpid() and processes.alive(pid) for (pid,) in running):
+                return False
             con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('lake_id', ?)", [uuid.uuid4().hex])
             snapshot.publish(con, self.layout)
+        return True
 
     # -- connections -------------------------------------------------------------------------
     def _config(self) -> dict:
