@@ -168,7 +168,7 @@ def test_iteration_yields_one_light_curve_at_a_time(small_lake: Path, monkeypatc
     it = iter(lcs)
     first = next(it)
     assert first.lc_id == lcs.lc_ids[0] and len(reads) <= 1 + frame.READ_AHEAD  # this batch and those read ahead
-    with lake.catalog.write("test"):  # the catalog is free while a set streams (decision 17)
+    with lake.catalog.write("test"):  # the catalog is free while a set streams
         pass
     rest = list(it)
     assert [lc.lc_id for lc in [first, *rest]] == lcs.lc_ids and len(reads) == 4

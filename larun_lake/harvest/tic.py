@@ -29,7 +29,7 @@ class Condition:
 
 
 def parse_where(text: str) -> list[Condition]:
-    """MAST criteria express ranges only: comparisons and BETWEEN joined by AND (contract 19)."""
+    """MAST criteria express ranges only: comparisons and BETWEEN joined by AND (a live server would otherwise be asked for what it cannot filter)."""
     parts = _rejoin_between(re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE)) if text.strip() else []
     if not parts:
         raise UsageError("empty --where", hint="e.g. --where 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'")

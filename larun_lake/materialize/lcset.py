@@ -144,7 +144,7 @@ class LightCurveSet:
         self.rows_per_lightcurve = counts
 
     def iter_batches(self) -> Iterator[pa.Table]:
-        """Long rows (decision 21) in bounded batches of whole light curves."""
+        """Long rows (one per cadence) in bounded batches of whole light curves."""
         for batch in self._batches():
             yield batch.table
 

@@ -39,7 +39,7 @@ def index_type(n_values: int) -> np.dtype:
 
 
 def long_schema(index_types: dict[str, np.dtype]) -> pa.Schema:
-    """The long form (decision 21): one row per cadence; id columns dictionary-encoded."""
+    """The long form: one row per cadence; id columns dictionary-encoded."""
     fields = []
     for name in LONG_COLUMNS:
         if name in DICTIONARY_FIELDS:

@@ -57,7 +57,7 @@ def selection_text(sql: str) -> str:
 
 
 def key_of(columns: list[str]) -> str:
-    """Which key the selection returns (decision 20): lc_id, else tic_id, else mission + target_id."""
+    """Which key the selection returns: lc_id, else tic_id, else mission + target_id."""
     names = {c.lower() for c in columns}
     if "lc_id" in names:
         return "lc_id"

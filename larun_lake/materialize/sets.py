@@ -1,6 +1,6 @@
 """Named sets: the manifest, the content hash, the catalog record and change detection.
 
-The content hash covers what the set *is* (decision 22): the sorted (lc_id, file_sha256) pairs,
+The content hash covers what the set *is*: the sorted (lc_id, file_sha256) pairs,
 the normalised options and the SQL text. Timestamps, software versions and bytes go in the
 manifest only, so the same statement on an unchanged lake gives the same hash on any machine.
 """
