@@ -651,13 +651,7 @@ def _skeleton(tmpl: _Template, n: int) -> fits.HDUList:
                 hdu.header.comments[card.keyword] = card.comment
     # Re-read from bytes: the table comes back big-endian (no byte swapping per checksum/write)
     # and the cards unmodified, so only the cards changed per file get re-formatted.
-    buf = io.BytesIO()
-    hdul.writeto(buf, output_verify="ignore")
-    buf.seek(0)
-    hdul = fits.open(buf, memmap=False, lazy_load_hdus=False)
-    for hdu in hdul:
-        _ = hdu.data  # load now; refilled in place later
-    return hdul
+    return _reloaded(hdul)
 
 
 def _write(obs: _Obs, out: Path, cols: dict[str, np.ndarray], values: dict[str, object],
@@ -745,6 +739,17 @@ def _utc_str(bjd: float, z: bool) -> str:
     return _utc(bjd).isoformat(timespec="milliseconds") + ("Z" if z else "")
 
 
+def _reloaded(hdul: fits.HDUList) -> fits.HDUList:
+    """Re-read from bytes with every HDU's data loaded, to be refilled in place for each file."""
+    buf = io.BytesIO()
+    hdul.writeto(buf, output_verify="ignore")
+    buf.seek(0)
+    hdul = fits.open(buf, memmap=False, lazy_load_hdus=False)
+    for hdu in hdul:
+        _ = hdu.data
+    return hdul
+
+
 @lru_cache(maxsize=8)
 def _qlp_skeleton(template_dir: str, n: int) -> fits.HDUList:
     """The QLP template's HDUs with an n-row table, refilled in place for every file."""
@@ -754,10 +759,4 @@ def _qlp_skeleton(template_dir: str, n: int) -> fits.HDUList:
             fits.Column(name=c.name, format=c.format, unit=c.unit, array=np.zeros(n, c.dtype)) for c in src[1].columns
         ]
     hdul = fits.HDUList([fits.PrimaryHDU(header=h0), fits.BinTableHDU.from_columns(columns, header=h1)])
-    buf = io.BytesIO()
-    hdul.writeto(buf, output_verify="ignore")
-    buf.seek(0)
-    hdul = fits.open(buf, memmap=False, lazy_load_hdus=False)
-    for hdu in hdul:
-        _ = hdu.data  # load now; refilled in place later
-    return hdul
+    return _reloaded(hdul)

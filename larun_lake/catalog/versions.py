@@ -136,13 +136,6 @@ def move_many(con: duckdb.DuckDBPyConnection, moves: list[tuple[str, str, str, i
         con.execute(load_sql("catalog/move_rows.sql"))
 
 
-def move_rows(
-    con: duckdb.DuckDBPyConnection, lc_id: str, sha: str, data_file: str, row_offset: int, row_count: int
-) -> None:
-    """Point one version at its rows' new place (for a few light curves; batches use move_many)."""
-    move_many(con, [(lc_id, sha, data_file, row_offset, row_count)])
-
-
 def rows_in_files(con: duckdb.DuckDBPyConnection, paths: list[str]) -> list[StoredRows]:
     """The versions whose rows live in these data files, in file and row order."""
     if not paths:

@@ -138,8 +138,9 @@ def _replace(bad: DamagedFile, tables, transaction, layout: LakeLayout, run_id: 
                         run_id=run_id,
                     )
                     lc_of = {sha: lc_id for lc_id, sha, _, _ in bad.held}
-                    for p in staged.placements:
-                        versions.move_rows(con, lc_of[p.key], p.key, relpath, p.row_offset, p.row_count)
+                    versions.move_many(
+                        con, [(lc_of[p.key], p.key, relpath, p.row_offset, p.row_count) for p in staged.placements]
+                    )
         except BaseException:
             for path in published:  # never registered
                 files.remove(path)
