@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING
 from .catalog import Catalog
 from .config import Settings
 from .errors import UsageError
+from .executors import TaskRunner, task_runner
 from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.rebuild import RebuildReport, rebuild_catalog
 from .lake.verify import VerifyReport, verify_lake
@@ -42,20 +45,41 @@ class Lake:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str] | None = None, *, wait: float | None = None, settings: Settings | None = None
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        wait: float | None = None,
+        catalog: str | os.PathLike[str] | None = None,
+        executor: str | Executor | None = None,
+        scheduler: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        self.settings = settings or Settings.resolve(path, wait_s=wait)
+        """`path`: a lake folder or an object-store URL (s3://bucket/prefix). `executor`: 'local', 'dask',
+        a `distributed.Client` or any `concurrent.futures.Executor`, for the per-file work."""
+        names = {"wait_s": wait, "catalog": catalog and os.fspath(catalog), "scheduler": scheduler,
+                 "executor": executor if isinstance(executor, str) else None}
+        self.settings = settings or Settings.resolve(path, **names)
         if settings is not None and path is not None:
-            self.settings = replace(settings, lake=Path(path))
-        self.layout = LakeLayout(Path(self.settings.lake).expanduser().resolve())
+            self.settings = replace(settings, lake=os.fspath(path))
+        self.layout = LakeLayout.at(self.settings.lake, self.settings.catalog)
         self.catalog = Catalog(self.layout, wait_s=self.settings.wait_s)
+        self._executor = executor if executor is not None and not isinstance(executor, str) else None
 
     @property
     def path(self) -> Path:
-        return self.layout.root
+        """The lake folder (local lakes), or the local folder that holds a remote lake's catalog."""
+        return self.layout.protected_root
+
+    @property
+    def url(self) -> str:
+        return self.layout.url
 
     def __repr__(self) -> str:
-        return f"Lake({str(self.path)!r})"
+        return f"Lake({self.url!r})"
+
+    def executor(self) -> TaskRunner:
+        """Where per-file work runs (see executors.py); the caller shuts it down."""
+        return task_runner(self._executor or self.settings.executor, self.settings.scheduler)
 
     def import_files(
         self,
@@ -68,9 +92,17 @@ class Lake:
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
         factory = (lambda total: progress) if progress else None
-        report = import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory)
-        self.catalog.publish_snapshot()
+        with self.catalog.writing("import"), self._runner() as runner:
+            report = import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory,
+                                  runner=runner)
+            self.catalog.publish_snapshot()
         return report
+
+    def _runner(self) -> AbstractContextManager[TaskRunner | None]:
+        """The executor for per-file work, or None for the default local pool (sized per command)."""
+        if self._executor is None and self.settings.executor == "local":
+            return nullcontext(None)
+        return self.executor()
 
     # -- harvesting from MAST -------------------------------------------------------------------
     def mast_client(self, mast_url: str | None = None):  # -> larun_lake.mast.client.MastClient
@@ -87,9 +119,10 @@ class Lake:
         conditions = parse_where(where) if where else None
         client = client or self.mast_client(mast_url)
         params = {"ids": ids, "cone": cone, "where": where}
-        report = harvest_tic(self.catalog, client, ids=ids, cone=cone, where=conditions,
-                             mast_url=client_url(client, mast_url or self.settings.mast_url), parameters=params)
-        self.catalog.publish_snapshot()
+        with self.catalog.writing("harvest tic"):
+            report = harvest_tic(self.catalog, client, ids=ids, cone=cone, where=conditions,
+                                 mast_url=client_url(client, mast_url or self.settings.mast_url), parameters=params)
+            self.catalog.publish_snapshot()
         return report
 
     def harvest_lightcurves(self, targets: list[str] | str | None = None, *, from_sql: str | None = None,
@@ -122,11 +155,12 @@ class Lake:
         params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
                   "periods": {m: sorted(p) for m, p in periods.items()} or None, "workers": workers,
                   "offline": offline, "max_age": max_age, "keep_fits": keep_fits}
-        report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
-                             offline=offline, max_age=parse_max_age(max_age), retry_quarantined=retry_quarantined,
-                             parameters=params)
-        if not dry_run and self.catalog.exists():
-            self.catalog.publish_snapshot()
+        with self.catalog.writing("harvest lightcurves"):
+            report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
+                                 offline=offline, max_age=parse_max_age(max_age),
+                                 retry_quarantined=retry_quarantined, parameters=params)
+            if not dry_run and self.catalog.exists():
+                self.catalog.publish_snapshot()
         return report
 
     def _ids_from_sql(self, query: str, missions: list[str]) -> list[str]:
@@ -176,11 +210,13 @@ class Lake:
         return lake_status(self.catalog)
 
     def verify(self, *, checksums: bool = True, forget_missing: bool = False) -> VerifyReport:
-        report = verify_lake(self.catalog, check_checksums=checksums, forget_missing=forget_missing)
-        if report.consistent:  # a damaged catalog must not replace the snapshot it may be rebuilt from
-            self.catalog.publish_snapshot()
+        with self.catalog.writing("verify"):
+            report = verify_lake(self.catalog, check_checksums=checksums, forget_missing=forget_missing)
+            if report.consistent:  # a damaged catalog must not replace the snapshot it may be rebuilt from
+                self.catalog.publish_snapshot()
         return report
 
     def rebuild_catalog(self) -> RebuildReport:
         """A new catalog from the lake's latest snapshot, checked against the data files (see rebuild.py)."""
-        return rebuild_catalog(self.catalog)
+        with self.catalog.writing("rebuild-catalog"):
+            return rebuild_catalog(self.catalog)

@@ -149,7 +149,24 @@ def _print_versions(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     lake: Annotated[
-        Path | None, typer.Option("--lake", help="Lake folder (env LARUN_LAKE; default ./data/lake).")
+        str | None,
+        typer.Option("--lake", help="Lake folder or object-store URL, s3://BUCKET/PREFIX (env LARUN_LAKE; "
+                     "default ./data/lake)."),
+    ] = None,
+    catalog: Annotated[
+        str | None,
+        typer.Option(help="The catalog file (env LARUN_LAKE_CATALOG; default <lake>/catalog.duckdb, or a file in "
+                     "the user's cache folder for a lake on object storage)."),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="Where per-file work runs: local (a process pool, the default) or dask "
+                     "(env LARUN_LAKE_EXECUTOR)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, tcp://HOST:8786 (env LARUN_LAKE_SCHEDULER; default: a local "
+                     "cluster sized to this machine)."),
     ] = None,
     wait: Annotated[float | None, typer.Option(help="Seconds to wait for a busy lake (env LARUN_LAKE_WAIT).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display; errors and summary only.")] = False,
@@ -172,7 +189,12 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options come before the command: larun-lake --lake PATH COMMAND ..."""
-    ctx.obj = CliState(Settings.resolve(lake, wait_s=wait), debug, quiet)
+    ctx.obj = CliState(
+        Settings.resolve(lake, wait_s=wait, catalog=catalog, executor=executor and executor.strip().lower(),
+                         scheduler=scheduler),
+        debug,
+        quiet,
+    )
 
 
 @app.command("import")

@@ -15,6 +15,7 @@ DEFAULT_MAST_URL = "https://mast.stsci.edu"
 DEFAULT_RESOLVER_URL = "http://mastresolver.stsci.edu/Santa-war/query"
 DEFAULT_WAIT_S = 30.0
 DEFAULT_TIMEOUT_S = 60.0
+EXECUTORS = ("local", "dask")
 
 # Numeric settings: environment variable, command-line option (if any), smallest value, whether
 # the smallest value itself is allowed, and what the number means.
@@ -63,7 +64,13 @@ def _env_number(field_name: str, default: float) -> float:
 class Settings:
     """Everything a Lake needs to know that is not in the lake itself."""
 
-    lake: Path = field(default_factory=lambda: Path(os.environ.get("LARUN_LAKE") or DEFAULT_LAKE))
+    # A local folder or an object-store URL (s3://bucket/prefix).
+    lake: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE") or str(DEFAULT_LAKE))
+    # The catalog file; default <lake>/catalog.duckdb, or a file in the user's cache for a remote lake.
+    catalog: str | None = field(default_factory=lambda: os.environ.get("LARUN_LAKE_CATALOG") or None)
+    # Where per-file work runs: 'local' (a process pool) or 'dask' (a distributed cluster).
+    executor: str = field(default_factory=lambda: (os.environ.get("LARUN_LAKE_EXECUTOR") or "local").strip().lower())
+    scheduler: str | None = field(default_factory=lambda: os.environ.get("LARUN_LAKE_SCHEDULER") or None)
     wait_s: float = field(default_factory=lambda: _env_number("wait_s", DEFAULT_WAIT_S))
     mast_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_MAST_URL") or DEFAULT_MAST_URL)
     resolver_url: str = field(default_factory=lambda: os.environ.get("LARUN_LAKE_RESOLVER_URL") or DEFAULT_RESOLVER_URL)
@@ -72,6 +79,11 @@ class Settings:
     timeout_s: float = field(default_factory=lambda: _env_number("timeout_s", DEFAULT_TIMEOUT_S))
 
     def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise UsageError(f"executor {self.executor!r} is not one of {', '.join(EXECUTORS)}",
+                             hint="use --executor local or --executor dask (env LARUN_LAKE_EXECUTOR)")
+        if self.scheduler and self.executor != "dask":
+            raise UsageError("--scheduler needs --executor dask", hint="add --executor dask")
         # Values from the environment were checked as they were read; these came from the caller.
         for name, (_, option, _, _, meaning) in _NUMBERS.items():
             value = getattr(self, name)
@@ -87,7 +99,7 @@ class Settings:
         """
         values = {k: v for k, v in overrides.items() if v is not None}
         if lake is not None:
-            values["lake"] = Path(lake)
+            values["lake"] = os.fspath(lake)
         return cls(**values)
 
 

@@ -12,9 +12,13 @@ This module both builds and parses them, so the README's directory tree and the 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from .lake.storage import Storage
 
 CATALOG_NAME = "catalog.duckdb"
 CADENCES = "cadences"
@@ -68,33 +72,75 @@ class Partition:
                 raise ValueError(f"unsafe partition value {part!r}")
         return PurePosixPath(f"mission={self.mission}/author={self.author}/period={self.period}")
 
+    def area_prefix(self, area: str = CADENCES) -> str:
+        return f"{area}/{self.relpath}/"
 
-@dataclass(frozen=True)
+
 class LakeLayout:
-    """Paths of one lake. Relative paths (as stored in the catalog) use forward slashes."""
+    """Names of one lake: data files in its storage (relative paths, forward slashes, as the catalog
+    stores them), and the catalog with its lock markers on the writing machine's local disk."""
 
-    root: Path
+    def __init__(self, store: Storage | Path | str, catalog: Path | None = None) -> None:
+        self.store = store if isinstance(store, Storage) else Storage.from_url(store)
+        self.catalog = Path(catalog) if catalog is not None else default_catalog(self.store)
+
+    @classmethod
+    def at(cls, url: str | os.PathLike[str], catalog: str | os.PathLike[str] | None = None) -> LakeLayout:
+        return cls(Storage.from_url(url), Path(catalog).expanduser().resolve() if catalog else None)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LakeLayout) and (self.store.url, self.catalog) == (other.store.url, other.catalog)
+
+    def __hash__(self) -> int:
+        return hash((self.store.url, self.catalog))
 
     @property
-    def catalog(self) -> Path:
-        return self.root / CATALOG_NAME
+    def url(self) -> str:
+        """How the lake is named in messages and to other tools."""
+        return self.store.url
 
     @property
-    def staging(self) -> Path:
-        return self.root / STAGING
+    def is_local(self) -> bool:
+        return self.store.is_local
+
+    @property
+    def root(self) -> Path:
+        """The lake folder of a local lake."""
+        return self.store.local_path()
+
+    @property
+    def local(self) -> Path:
+        """The folder beside the catalog that holds the writer's and waiters' markers."""
+        return self.catalog.parent
+
+    @property
+    def staging(self) -> str:
+        return STAGING
 
     @property
     def writer_info(self) -> Path:
-        return self.root / WRITER_INFO
+        return self.local / WRITER_INFO
 
     @property
     def waiting(self) -> Path:
         """Markers of processes waiting for the catalog; a writer holding it between commits lets go when one appears."""
-        return self.root / WAITING
+        return self.local / WAITING
 
     def data_file(self, partition: Partition, run_id: str, seq: int, *, history: bool = False) -> str:
         top = HISTORY if history else CADENCES
         return f"{top}/{partition.relpath}/part-{run_id}-{seq:04d}.parquet"
+
+    def chunk_file(self, partition: Partition, run_id: str, chunk_id: int, n: int) -> str:
+        """Where a worker writes one partition's rows of a chunk. A deterministic name, so a task run
+        twice writes the same file: in staging on a local lake (moved in by the commit), and under its
+        final name on an object store, which has no rename (the catalog registering it publishes it)."""
+        if self.is_local:
+            return f"{STAGING}/{run_id}/chunk{chunk_id:05d}-{n:03d}.parquet"
+        return f"{CADENCES}/{partition.relpath}/part-{run_id}-c{chunk_id:05d}-{n:03d}.parquet"
+
+    def scratch_file(self, run_id: str, name: str, final: str) -> str:
+        """Where a file the committing process writes goes first: staging locally, its final name remotely."""
+        return f"{STAGING}/{run_id}/{name}" if self.is_local else final
 
     def tic_file(self, pixel: int, run_id: str, seq: int) -> str:
         return f"{TIC}/hpx={pixel}/part-{run_id}-{seq:04d}.parquet"
@@ -105,10 +151,36 @@ class LakeLayout:
     def abspath(self, relpath: str) -> Path:
         return self.root / relpath
 
-    def raw_file(self, obs_collection: str, obs_id: str, filename: str) -> Path:
+    def raw_relpath(self, obs_collection: str, obs_id: str, filename: str) -> str:
         """Where a harvested FITS file lives; refuses names that would escape the raw area."""
         parts = [obs_collection, obs_id, filename]
         for part in parts:
             if not part or part in (".", "..") or "/" in part or "\\" in part or not _SAFE_PART.match(part):
                 raise ValueError(f"unsafe name in product path: {part!r}")
-        return self.root / RAW / "mastDownload" / parts[0] / parts[1] / parts[2]
+        return f"{RAW}/mastDownload/{parts[0]}/{parts[1]}/{parts[2]}"
+
+    @property
+    def protected_root(self) -> Path:
+        """The local folder no output may go into or over: the lake, or the remote lake's catalog folder."""
+        return self.root if self.is_local else self.local
+
+    @property
+    def download_root(self) -> Path:
+        """The local folder downloads land in: the lake itself when local, else beside the catalog."""
+        return self.root if self.is_local else self.local
+
+    def raw_file(self, obs_collection: str, obs_id: str, filename: str) -> Path:
+        return self.download_root / self.raw_relpath(obs_collection, obs_id, filename)
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "larun-lake"
+
+
+def default_catalog(store: Storage) -> Path:
+    """<lake>/catalog.duckdb for a local lake; for a remote one, a file in the user's cache keyed by its URL."""
+    if store.is_local:
+        return store.local_path(CATALOG_NAME)
+    key = hashlib.sha256(store.url.encode()).hexdigest()[:16]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", store.url.split("://", 1)[1])[:60]
+    return cache_folder() / "lakes" / f"{readable}-{key}" / CATALOG_NAME

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from .catalog import Catalog
 from .catalog.snapshot import SNAPSHOT
-from .lake import files
 from .layout import CADENCES, HISTORY, RAW, TIC
 from .sqlfiles import load_sql
 
 
 @dataclass
 class StatusReport:
-    lake: Path
+    lake: str
     by_kind: list[dict]
     by_period: list[dict]
     products: dict[str, int]
@@ -52,10 +50,10 @@ def lake_status(catalog: Catalog) -> StatusReport:
             "SELECT run_id, command, status, started_at, ended_at, n_files, n_ingested "
             "FROM lake.runs ORDER BY started_at DESC LIMIT 1",
         )
-    root = catalog.layout.root
+    store = catalog.layout.store
     disk = {
-        name: files.total_size(root / name, suffix=suffix)
+        name: store.total_size(name, suffix=suffix)
         for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""), (SNAPSHOT, ""))
     }
-    disk["catalog"] = files.size(catalog.layout.catalog)
-    return StatusReport(root, by_kind, by_period, products, disk, runs[0] if runs else None)
+    disk["catalog"] = catalog.layout.catalog.stat().st_size if catalog.layout.catalog.is_file() else 0
+    return StatusReport(store.url, by_kind, by_period, products, disk, runs[0] if runs else None)

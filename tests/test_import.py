@@ -260,9 +260,11 @@ def test_names_that_lie_about_the_target_still_give_sorted_data_files(tmp_path: 
         written.rename(src / name)
     from larun_lake.ingest.convert import InputFile
     from larun_lake.ingest.stage import stage_chunk
+    from larun_lake.layout import LakeLayout
 
     items = [InputFile(p, p.as_uri()) for p in sorted(src.iterdir())]
-    assert len(stage_chunk(items, frozenset(), tmp_path / "staging", 1).staged) == 3  # 300 | 100, 400 | 200
+    scratch = LakeLayout.at(tmp_path / "scratch")
+    assert len(stage_chunk(items, frozenset(), scratch, "run", 1).staged) == 3  # 300 | 100, 400 | 200
     lake = Lake(tmp_path / "lake")
     assert lake.import_files([src]).ingested == 4
     report = lake.verify()
@@ -279,17 +281,19 @@ def test_twenty_second_and_two_minute_files_of_a_sector_stage_into_one_sorted_fi
     from larun_lake.ingest.convert import InputFile
     from larun_lake.ingest.order import in_conversion_order
     from larun_lake.ingest.stage import stage_chunk
+    from larun_lake.layout import LakeLayout
     from tests.fitsgen import write_spoc_lightcurve
 
     paths = [write_spoc_lightcurve(tmp_path / "in", tic_id=tic, sector=27, exptime_s=exptime, n_cadences=500,
                                    seed=tic + exptime)
              for tic in (300, 100, 200) for exptime in (20, 120)]
     items = in_conversion_order([InputFile(p, p.as_uri()) for p in paths])
-    chunk = stage_chunk(items, frozenset(), tmp_path / "staging", 1)
+    scratch = LakeLayout.at(tmp_path / "scratch")
+    chunk = stage_chunk(items, frozenset(), scratch, "run", 1)
     assert len(chunk.staged) == 1  # same-target files in any order do not split the staged file
     staged = chunk.staged[0]
     assert len(staged.placements) == 6
-    targets = pq.read_table(staged.path, columns=["target_id"]).column("target_id").to_numpy()
+    targets = pq.read_table(scratch.store.path(staged.path), columns=["target_id"]).column("target_id").to_numpy()
     assert (np.diff(targets) >= 0).all()
 
 
@@ -375,8 +379,8 @@ def test_small_light_curves_batch_after_batch_cost_the_same_per_file(
         committer.commit = commit_and_count
         return committer
 
-    def counting_write(path, lightcurves):
-        written = writer.write_file(path, lightcurves)
+    def counting_write(store, path, lightcurves):
+        written = writer.write_file(store, path, lightcurves)
         rewritten[0] += written.n_rows
         return written
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -11,6 +10,7 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from larun_lake.lake.storage import Storage
 from larun_lake.lake.writer import lightcurve_table, read_lightcurves, split_for_files, write_file
 from larun_lake.readers.lightcurve import LightCurveData
 
@@ -41,11 +41,12 @@ def test_written_rows_read_back_identically(lcs: list[LightCurveData]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         items = [((lc.meta["target_id"], lc.lc_id), lc.lc_id, lightcurve_table(lc)) for lc in lcs]
         paths = []
+        store = Storage.from_url(tmp)
         for n, chunk in enumerate(split_for_files(items)):
-            written = write_file(Path(tmp) / f"part-{n}.parquet", chunk)
-            paths.append(written.staged)
+            written = write_file(store, f"part-{n}.parquet", chunk)
+            paths.append(store.path(written.staged))
             # Placements point at exactly the light curve's rows.
-            table = pq.read_table(written.staged)
+            table = pq.read_table(store.path(written.staged))
             for p in written.placements:
                 ids = set(table.slice(p.row_offset, p.row_count).column("lc_id").to_pylist())
                 assert ids == {p.key}

@@ -11,13 +11,13 @@ partition expression.
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from ..lake.storage import Storage
 from ..schema import CADENCE_SCHEMA, tic_columns
 
 CADENCE_KEYS = pa.schema([("mission", pa.string()), ("author", pa.string()), ("period", pa.string())])
@@ -34,21 +34,21 @@ def _partition_expression(relpath: str, keys: pa.Schema) -> ds.Expression:
     return expression
 
 
-def _dataset(root: Path, relpaths: list[str], schema: pa.Schema, keys: pa.Schema) -> ds.Dataset:
+def _dataset(store: Storage, relpaths: list[str], schema: pa.Schema, keys: pa.Schema) -> ds.Dataset:
     return ds.FileSystemDataset.from_paths(
-        [str(root / p) for p in relpaths],
+        [store.path(p) for p in relpaths],
         schema=pa.unify_schemas([schema, keys]),
         format=ds.ParquetFileFormat(),
-        filesystem=pafs.LocalFileSystem(),
+        filesystem=store.fs,
         partitions=[_partition_expression(p, keys) for p in relpaths],
     )
 
 
-def cadence_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
-    return _dataset(root, relpaths, CADENCE_SCHEMA, CADENCE_KEYS)
+def cadence_dataset(store: Storage, relpaths: list[str]) -> ds.Dataset:
+    return _dataset(store, relpaths, CADENCE_SCHEMA, CADENCE_KEYS)
 
 
-def tic_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
+def tic_dataset(store: Storage, relpaths: list[str]) -> ds.Dataset:
     """TIC files carry MAST's columns; their union (by name) is read from the files' footers, each
     column typed as MAST declares it (files of older harvests that stored an all-null batch as text
     are cast on reading)."""
@@ -56,11 +56,11 @@ def tic_dataset(root: Path, relpaths: list[str]) -> ds.Dataset:
     fields: dict[str, pa.DataType] = {}
     for relpath in relpaths:
         try:
-            schema = pq.read_schema(str(root / relpath))
+            schema = pq.read_schema(store.path(relpath), filesystem=store.fs)
         except OSError:  # missing or damaged: only queries that read it will fail
             continue
         for field in schema:
             if field.name not in fields or pa.types.is_null(fields[field.name]):
                 fields[field.name] = declared.get(field.name, field.type)
     schema = pa.schema(list(fields.items()) or [("ID", pa.int64())])
-    return _dataset(root, relpaths, schema, TIC_KEYS)
+    return _dataset(store, relpaths, schema, TIC_KEYS)

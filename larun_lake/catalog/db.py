@@ -75,14 +75,27 @@ class Catalog:
         self._instance: duckdb.DuckDBPyConnection | None = None
         self._instance_pid = 0
         self._instance_lock = threading.Lock()  # one attachment of the shared instance at a time
+        self._writing = 0  # depth of `writing()`: a remote lake's lease is held and the local catalog current
 
     # -- existence ---------------------------------------------------------------------------
     def exists(self) -> bool:
         return self.layout.catalog.is_file()
 
     def require(self) -> None:
-        root = self.layout.root
-        if not root.exists():
+        root = self.layout.url
+        if not self.layout.is_local:
+            if self.exists() or self._writing:
+                return
+            from .snapshot import has_lake_data, latest
+
+            if latest(self.layout) is not None:
+                return  # read from the lake's latest snapshot
+            if has_lake_data(self.layout):
+                raise LakeDamagedError(f"{root} holds lake data but no catalog snapshot (_catalog/LATEST)",
+                                       hint="rebuild it on the machine that wrote the lake, or restore _catalog/")
+            raise NotALakeError(f"{root} is not a lake (no catalog snapshot in _catalog/)",
+                                hint="create it with 'larun-lake --lake URL import PATH', or check the URL")
+        if self.layout.is_local and not self.layout.root.exists():
             raise NotALakeError(
                 f"lake {root} does not exist", hint="run 'larun-lake import PATH' to create it, or pass --lake"
             )
@@ -107,8 +120,8 @@ class Catalog:
         """
         if self.exists():
             return
-        root = self.layout.root
-        if root.exists() and not root.is_dir():
+        root = self.layout.url
+        if self.layout.is_local and self.layout.root.exists() and not self.layout.root.is_dir():
             raise NotALakeError(f"lake path {root} is a file", hint="pass a folder with --lake")
         from .snapshot import has_lake_data
 
@@ -118,11 +131,34 @@ class Catalog:
                 hint=f"rebuild it with 'larun-lake --lake {root} rebuild-catalog', or restore the file",
             )
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            if self.layout.is_local:
+                self.layout.root.mkdir(parents=True, exist_ok=True)
+            self.layout.catalog.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise NotALakeError(f"cannot create lake folder {root}: {exc.strerror}", hint="pass a writable --lake") from exc
+            raise NotALakeError(f"cannot create lake folder {exc.filename}: {exc.strerror}",
+                                hint="pass a writable --lake") from exc
         with self.write("create") as con:
             con.execute("INSERT OR IGNORE INTO lake.lake_meta VALUES ('lake_id', ?)", [uuid.uuid4().hex])
+
+    @contextmanager
+    def writing(self, command: str) -> Iterator[None]:
+        """Around a writing command. For a lake on object storage: hold its lease (one writing machine at
+        a time) and start from its latest snapshot when the local catalog is missing or behind."""
+        if self.layout.is_local or self._writing:
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
+            return
+        from . import remote
+
+        with remote.writing(self, command):
+            self._writing += 1
+            try:
+                yield
+            finally:
+                self._writing -= 1
 
     def publish_snapshot(self) -> bool:
         """Copy the catalog's tables into <lake>/_catalog (see snapshot.py); every writing command ends so.
@@ -203,7 +239,7 @@ class Catalog:
                     if not _is_lock_error(exc):
                         raise NotALakeError(
                             f"cannot open catalog {self.layout.catalog}: {str(exc).splitlines()[0]}",
-                            hint=f"restore the file, or run 'larun-lake --lake {self.layout.root} rebuild-catalog'",
+                            hint=f"restore the file, or run 'larun-lake --lake {self.layout.url} rebuild-catalog'",
                         ) from exc
                     if time.monotonic() + delay > deadline:
                         raise LakeBusyError(self._busy_message(exc), hint="retry later or raise --wait") from exc
@@ -245,7 +281,7 @@ class Catalog:
 
     @contextmanager
     def read(
-        self, *, sandbox: bool = True, surface: bool = True, data: bool = True
+        self, *, sandbox: bool = True, surface: bool = True, data: bool = True, local: bool = False
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection with the SQL surface (views and macros of sql/, unless surface=False).
 
@@ -254,6 +290,16 @@ class Catalog:
         are stand-ins that fail when read, which spares loading pyarrow's dataset layer.
         """
         self.require()
+        if not (local or self.layout.is_local or self._writing):
+            from . import remote
+
+            if not self.exists() or not remote.local_is_current(self):
+                # Another machine wrote the lake, or this one never did: read its latest snapshot.
+                reader = Catalog(LakeLayout(self.layout.store, remote.snapshot_catalog(self.layout)),
+                                 wait_s=self.wait_s, threads=self.threads, memory_limit=self.memory_limit)
+                with reader.read(sandbox=sandbox, surface=surface, data=data, local=True) as con:
+                    yield con
+                return
         with self.damage_errors():
             con, shared = self._connect_current(shared=not sandbox)
         spill = None
@@ -304,13 +350,13 @@ class Catalog:
         version = migrations.recorded_version(con)
         if version is None or (version == 0 and not empty_ok):
             raise NotALakeError(
-                f"{self.layout.root} has a catalog without LARUN Lake tables",
+                f"{self.layout.url} has a catalog without LARUN Lake tables",
                 hint="point --lake at a LARUN Lake folder",
             )
         latest = migrations.latest_version()
         if version > latest:
             raise SchemaVersionError(
-                f"lake {self.layout.root} has catalog schema version {version}, "
+                f"lake {self.layout.url} has catalog schema version {version}, "
                 f"this larun-lake ({_own_version()}) understands versions up to {latest}",
                 hint="upgrade larun-lake to open this lake",
             )
@@ -376,12 +422,12 @@ class Catalog:
         file access of DuckDB's own (see _sandbox); a registered file that has gone missing fails
         only the queries that read it.
         """
-        root = self.layout.root
+        store = self.layout.store
         cadence_files = self._registered(con, "cadences") if data else []
         if cadence_files:
             from .datasets import cadence_dataset  # pyarrow.dataset loads pandas: only when there is data
 
-            con.register("cadence_rows", cadence_dataset(root, cadence_files))
+            con.register("cadence_rows", cadence_dataset(store, cadence_files))
         else:
             columns = [(f.name, _SQL_TYPES[str(f.type)]) for f in CADENCE_SCHEMA]
             _empty_view(con, "cadence_rows", [*columns, ("mission", "VARCHAR"), ("author", "VARCHAR"),
@@ -390,7 +436,7 @@ class Catalog:
         if tic_files:
             from .datasets import tic_dataset
 
-            con.register("tic_rows", tic_dataset(root, tic_files))
+            con.register("tic_rows", tic_dataset(store, tic_files))
         else:
             _empty_view(con, "tic_rows", [("ID", "BIGINT"), ("ra", "DOUBLE"), ("dec", "DOUBLE"), ("Tmag", "DOUBLE"),
                                           ("Teff", "DOUBLE"), ("hpx", "INTEGER")], fail=not data)
@@ -530,4 +576,4 @@ def _own_version() -> str:
 
 
 def resolve_lake(path: str | Path) -> LakeLayout:
-    return LakeLayout(Path(path).expanduser().resolve())
+    return LakeLayout.at(path)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from ..lake import files
-from ..lake.outputs import temporary_beside
 from ..layout import LakeLayout
 
 SNAPSHOT = "_catalog"
@@ -39,82 +38,103 @@ TABLES = (
 _VERSION = re.compile(r"^v(\d{6})$")
 
 
-def folder(layout: LakeLayout) -> Path:
-    return layout.root / SNAPSHOT
+def _versions(layout: LakeLayout) -> list[str]:
+    """Names of the snapshots in the lake (vNNNNNN), oldest first."""
+    names = {rel.split("/")[1] for rel, _ in layout.store.list_files(SNAPSHOT) if rel.count("/") >= 2}
+    return sorted(n for n in names if _VERSION.match(n))
 
 
-def latest(layout: LakeLayout) -> tuple[Path, dict] | None:
-    """The latest snapshot's folder and its description, or None when the lake has none."""
+def latest(layout: LakeLayout) -> tuple[str, dict] | None:
+    """The latest snapshot's folder (relative to the lake) and its description, or None when the lake has none."""
     try:
-        info = json.loads((folder(layout) / LATEST).read_text())
+        info = json.loads(layout.store.read_bytes(f"{SNAPSHOT}/{LATEST}"))
     except (OSError, ValueError):
         return None
-    path = folder(layout) / str(info.get("version", ""))
-    return (path, info) if _VERSION.match(path.name) and path.is_dir() else None
+    name = str(info.get("version", "")) if isinstance(info, dict) else ""
+    if not _VERSION.match(name) or not layout.store.exists(f"{SNAPSHOT}/{name}/lake_meta.parquet"):
+        return None
+    return f"{SNAPSHOT}/{name}", info
 
 
-def publish(con: duckdb.DuckDBPyConnection, layout: LakeLayout) -> Path:
-    """Copy the catalog's tables (attached as `lake`) into a new snapshot and make it the latest."""
-    root = folder(layout)
-    files.make_dirs(root)
-    numbers = [int(m.group(1)) for p in root.iterdir() if (m := _VERSION.match(p.name))]
+def publish(con: duckdb.DuckDBPyConnection, layout: LakeLayout) -> str:
+    """Copy the catalog's tables (attached as `lake`) into a new snapshot and make it the latest.
+
+    On a local lake the tables are written to a temporary folder renamed into place; on an
+    object store, which has no rename, under their final names: either way the snapshot is
+    not used before LATEST, written last, points at it.
+    """
+    store = layout.store
+    numbers = [int(name[1:]) for name in _versions(layout)]
+    current = latest(layout)
+    if current:
+        numbers.append(int(current[0].rsplit("/v", 1)[1]))
     name = f"v{max(numbers, default=0) + 1:06d}"
-    tmp = temporary_beside(root / name)
-    files.make_dirs(tmp)
+    final = f"{SNAPSHOT}/{name}"
+    target = f"{SNAPSHOT}/.{name}.tmp-{os.getpid()}" if store.is_local else final
+    existing = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
+    con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('snapshot_version', ?)", [name])
+    counts = {}
     try:
-        existing = {t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()}
-        counts = {}
+        store.make_dirs(target)
         for table in TABLES:
             if table not in existing:
                 continue
-            target = str(tmp / f"{table}.parquet").replace("'", "''")
-            con.execute(f"COPY lake.{table} TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
-            counts[table] = con.execute(f"SELECT count(*) FROM lake.{table}").fetchall()[0][0]
-        files.publish(tmp, root / name)
+            rows = con.sql(f"SELECT * FROM lake.{table}").to_arrow_table()
+            with store.open_output(f"{target}/{table}.parquet") as out:
+                pq.write_table(rows, out, compression="zstd")
+            counts[table] = rows.num_rows
+        if target != final:
+            store.move(target, final)
     finally:
-        files.remove_any(tmp)
+        if target != final:
+            store.delete_tree(target)
     meta = dict(con.execute("SELECT key, value FROM lake.lake_meta").fetchall())
     info = {"version": name, "lake_id": meta.get("lake_id"), "schema_version": meta.get("schema_version"),
             "rows": counts}
-    pointer = temporary_beside(root / LATEST)
-    with files.open_output(pointer) as out:
-        out.write(json.dumps(info).encode())
-    files.publish(pointer, root / LATEST)
-    _prune(root, counts.get("lightcurve_versions", 0))
-    return root / name
+    store.write_bytes(f"{SNAPSHOT}/{LATEST}", json.dumps(info).encode())
+    _prune(layout, counts.get("lightcurve_versions", 0), keep=name)
+    return final
 
 
-def _prune(root: Path, versions_now: int) -> None:
+def _prune(layout: LakeLayout, versions_now: int, *, keep: str) -> None:
     """Keep the newest KEEP snapshots, and the newest older one that knew more light-curve versions than
     the catalog does now (a catalog that lost rows must not push out the snapshot that still has them)."""
+    store = layout.store
     kept_richer = False
-    for old in sorted((p for p in root.iterdir() if _VERSION.match(p.name)), reverse=True)[KEEP:]:
+    for old in [v for v in reversed(_versions(layout)) if v != keep][KEEP - 1:]:
         if not kept_richer:
             try:
-                count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{old / 'lightcurve_versions.parquet'}')")
-                kept_richer = count.fetchall()[0][0] > versions_now
-            except duckdb.Error:
+                with store.open_input(f"{SNAPSHOT}/{old}/lightcurve_versions.parquet") as source:
+                    kept_richer = pq.ParquetFile(source).metadata.num_rows > versions_now
+            except (OSError, pa.ArrowException):
                 kept_richer = False
             if kept_richer:
                 continue
-        files.remove_any(old)
+        store.delete_tree(f"{SNAPSHOT}/{old}")
 
 
-def restore(con: duckdb.DuckDBPyConnection, snapshot: Path) -> dict[str, int]:
+def restore(con: duckdb.DuckDBPyConnection, layout: LakeLayout, snapshot: str) -> dict[str, int]:
     """Fill the (new, empty) catalog attached as `lake` from a snapshot; rows restored per table."""
+    store = layout.store
     restored = {}
     for table in TABLES:
-        path = snapshot / f"{table}.parquet"
-        if not path.is_file():
+        rel = f"{snapshot}/{table}.parquet"
+        if not store.exists(rel):
             continue
-        source = str(path).replace("'", "''")
-        if table == "lake_meta":  # keep the new catalog's schema version; take the lake's identity
-            con.execute(f"INSERT OR REPLACE INTO lake.lake_meta SELECT * FROM read_parquet('{source}') "
-                        "WHERE key NOT IN ('schema_version')")
-        else:
-            con.execute(f"INSERT INTO lake.{table} BY NAME SELECT * FROM read_parquet('{source}')")
+        with store.open_input(rel) as source:
+            rows = pq.read_table(source)
+        con.register("snapshot_rows", rows)
+        try:
+            if table == "lake_meta":  # keep the new catalog's schema version; take the lake's identity
+                con.execute("INSERT OR REPLACE INTO lake.lake_meta SELECT * FROM snapshot_rows "
+                            "WHERE key NOT IN ('schema_version')")
+            else:
+                con.execute(f"INSERT INTO lake.{table} BY NAME SELECT * FROM snapshot_rows")
+        finally:
+            con.unregister("snapshot_rows")
         restored[table] = con.execute(f"SELECT count(*) FROM lake.{table}").fetchall()[0][0]
+    con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('snapshot_version', ?)", [snapshot.rsplit("/", 1)[1]])
     return restored
 
 
@@ -124,15 +144,13 @@ def lake_id_of(layout: LakeLayout) -> str | None:
 
 
 def has_lake_data(layout: LakeLayout) -> bool:
-    """Whether a folder holds lake data files or snapshots (so a missing catalog means damage, not a new lake)."""
-    for area in ("cadences", "tic", "_history", SNAPSHOT):
-        top = layout.root / area
-        if top.is_dir() and any(p.is_file() for p in top.rglob("*")):
-            return True
-    return False
+    """Whether a lake holds data files or snapshots (so a missing catalog means damage, not a new lake)."""
+    if any(layout.store.list_files(area, limit_one=True) for area in ("cadences", "tic", "_history")):
+        return True
+    return bool(_versions(layout)) or layout.store.exists(f"{SNAPSHOT}/{LATEST}")  # not the writer's LEASE
 
 
 def run_of_data_file(relpath: str) -> str | None:
     """The run that wrote a data file, from its name (part-<run id>-<seq>.parquet)."""
-    m = re.match(r"^part-(.+)-\d{4}\.parquet$", os.path.basename(relpath))
+    m = re.match(r"^part-(.+?)-(?:\d{4}|c\d{5}-\d{3})\.parquet$", os.path.basename(relpath))
     return m.group(1) if m else None

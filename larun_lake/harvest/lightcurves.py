@@ -25,6 +25,7 @@ from ..ingest.commit import Counts
 from ..ingest.convert import InputFile
 from ..ingest.importer import Ingestor, storage_reason
 from ..lake import files
+from ..layout import STAGING
 from ..readers.fitsfile import open_fits
 from .plan import FetchPlan, plan_fetch, raw_path
 from .progress import ProgressFn, ProgressState
@@ -149,7 +150,7 @@ class LightCurveHarvest:
             if _is_network(exc):
                 raise
             # Per-product problems are handled where they occur; what escapes is the lake's storage failing.
-            raise LakeWriteError(str(self.layout.root), storage_reason(exc)) from exc
+            raise LakeWriteError(self.layout.url, storage_reason(exc)) from exc
         except BaseException:
             failed = True
             raise
@@ -276,10 +277,11 @@ class LightCurveHarvest:
 
         Done once downloads have stopped, since a download thread may be creating a raw folder.
         """
-        files.remove_tree(self.layout.staging / run_id)
-        files.remove_empty_dirs(self.layout.staging, stop=self.layout.root)
+        self.layout.store.delete_tree(f"{STAGING}/{run_id}")
+        if self.layout.is_local:
+            files.remove_empty_dirs(self.layout.root / STAGING, stop=self.layout.root)
         for folder in sorted({self._raw_path(p).parent for p in [*plan.download, *plan.on_disk]}):
-            files.remove_empty_dirs(folder, stop=self.layout.root)
+            files.remove_empty_dirs(folder, stop=self.layout.download_root)
 
     @staticmethod
     def _count(result: DownloadResult, report: HarvestReport) -> bool:

@@ -11,7 +11,6 @@ from typing import Any
 
 from ..catalog import Catalog, runs
 from ..errors import UsageError
-from ..lake import files
 from .tic_store import store_rows
 
 _COMPARISON = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>|=)\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*$")
@@ -138,8 +137,8 @@ def harvest_tic(
         )
         counts = {"n_files": report.fetched, "n_ingested": report.fetched, "n_failed": len(report.not_found)}
         runs.finish_run(con, run_id, "ok" if report.ok else "partial", counts)
-    for path in obsolete:
-        files.remove(path)
+    for rel in obsolete:
+        catalog.layout.store.delete(rel)
     report.seconds = time.monotonic() - start
     report.requests = int(getattr(client, "requests_total", 0) or 0)
     return report

@@ -19,7 +19,6 @@ from astropy.coordinates import Latitude, Longitude
 
 from ..catalog import versions
 from ..catalog.db import now
-from ..lake import files
 from ..layout import LakeLayout
 from ..schema import tic_columns
 
@@ -169,20 +168,22 @@ def store_rows(
         new = table.filter(pa.array(pix == pixel))
         parts = []
         for rel in files_of.get(pixel, []):
-            old = pq.read_table(layout.abspath(rel))
+            old = pq.read_table(layout.store.path(rel), filesystem=layout.store.fs)
             parts.append(old.filter(pa.array([i not in harvested for i in old.column("ID").to_pylist()])))
             versions.unregister_file(con, rel)
-            obsolete.append(layout.abspath(rel))
+            obsolete.append(rel)
         parts = [t for t in [*parts, new] if t.num_rows]
         if not parts:
             continue
         merged = _unify(parts, table).sort_by([("dec", "ascending")])
         rel = layout.tic_file(int(pixel), run_id, next(sequence))
-        staged = layout.abspath(layout.staging_file(rel))
-        files.make_dirs(staged.parent)
-        pq.write_table(merged, str(staged), compression="zstd", row_group_size=50_000)
-        size, sha = files.size(staged), files.sha256_of(staged)
-        files.publish(staged, layout.abspath(rel))
+        staged = layout.scratch_file(run_id, rel.replace("/", "__"), rel)
+        store = layout.store
+        with store.open_output(staged) as out:
+            pq.write_table(merged, out, compression="zstd", row_group_size=50_000)
+        size, sha = store.size(staged), store.sha256(staged)
+        if staged != rel:
+            store.move(staged, rel)
         versions.register_file(
             con,
             rel,

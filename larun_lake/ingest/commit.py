@@ -32,7 +32,6 @@ import pyarrow.parquet as pq
 from ..catalog import products, versions
 from ..catalog.db import now
 from ..errors import LakeDamagedError
-from ..lake import files
 from ..lake.writer import SMALL_FILE_ROWS, merge_groups, split_for_files, write_file
 from ..layout import LakeLayout, Partition
 from ..readers.lightcurve import version_key
@@ -97,8 +96,9 @@ class BatchCommitter:
         self.run_id = run_id
         # File numbers are unique across the run's batches: a rewrite must never reuse the name it replaces.
         self.sequence = sequence
-        self.published: list[Path] = []
-        self.obsolete: list[Path] = []
+        self.store = layout.store
+        self.published: list[str] = []  # relative paths registered by this commit
+        self.obsolete: list[str] = []  # relative paths the commit retires (deleted after it)
         # Catalog rows, written in one statement each by _flush().
         self._file_rows: list[dict[str, Any]] = []
         self._version_rows: list[dict[str, Any]] = []
@@ -179,7 +179,10 @@ class BatchCommitter:
 
     # -- fast path ---------------------------------------------------------------------------
     def _move_in(self, staged: StagedFile, batch: list[_Version]) -> None:
-        relpath = self.layout.data_file(staged.partition, self.run_id, next(self.sequence))
+        if staged.is_final():
+            relpath = staged.path
+        else:
+            relpath = self.layout.data_file(staged.partition, self.run_id, next(self.sequence))
         self._publish(
             staged.path,
             relpath,
@@ -196,7 +199,7 @@ class BatchCommitter:
     # -- general path ------------------------------------------------------------------------
     def _rewrite(self, staged: StagedFile, batch: list[_Version]) -> None:
         part = staged.partition
-        tables = _split_staged(staged)
+        tables = _split_staged(staged, self.store)
         keep: list[tuple[tuple, str, pa.Table]] = []  # (sort key, sha, rows) for the cadences area
         history: list[tuple[tuple, str, pa.Table]] = []
         retired = {v.replaces: v.sha for v in batch if v.replaces}  # old sha -> new sha
@@ -223,7 +226,7 @@ class BatchCommitter:
                         self._version_row(new[key], relpath, offset, count)
                     else:
                         self._moves.append((old[key], key, relpath, offset, count))
-        files.remove(staged.path)
+        self.store.delete(staged.path)
 
     def _read_files(self, relpaths: list[str], *, strict: bool) -> tuple[list[versions.StoredRows], dict]:
         """The versions stored in data files, and the files' rows by path.
@@ -234,7 +237,7 @@ class BatchCommitter:
         stored = versions.rows_in_files(self.con, relpaths)
         tables: dict[str, pa.Table] = {}
         for rel in relpaths:
-            table = pq.read_table(str(self.layout.abspath(rel)), schema=CADENCE_SCHEMA)
+            table = pq.read_table(self.store.path(rel), schema=CADENCE_SCHEMA, filesystem=self.store.fs)
             held = sum(r.row_count for r in stored if r.data_file == rel)
             if held == table.num_rows:
                 tables[rel] = table
@@ -250,7 +253,7 @@ class BatchCommitter:
     ) -> list[tuple[versions.StoredRows, pa.Table]]:
         """Each version's rows; their files leave the catalog now and the disk after the commit."""
         versions.unregister_files(self.con, list(tables))
-        self.obsolete.extend(self.layout.abspath(rel) for rel in tables)
+        self.obsolete.extend(tables)
         return [(r, tables[r.data_file].slice(r.row_offset, r.row_count)) for r in stored]
 
     def _write(
@@ -260,9 +263,10 @@ class BatchCommitter:
         area = "history" if history else "cadences"
         for chunk in split_for_files(items):
             relpath = self.layout.data_file(part, self.run_id, next(self.sequence), history=history)
-            staged_path = self.layout.staging / self.run_id / f"{area}-{next(self.sequence):06d}.parquet"
-            written = write_file(staged_path, chunk)
-            self._publish(staged_path, relpath, part, written.n_rows, len(written.placements), area=area)
+            scratch = self.layout.scratch_file(self.run_id, f"{area}-{next(self.sequence):06d}.parquet", relpath)
+            written = write_file(self.store, scratch, chunk)
+            self._publish(scratch, relpath, part, written.n_rows, len(written.placements), area=area,
+                          digest=(written.size_bytes, written.sha256))
             yield relpath, [(p.key, p.row_offset, p.row_count) for p in written.placements]
 
     # -- merging small files -----------------------------------------------------------------
@@ -306,7 +310,7 @@ class BatchCommitter:
     # -- catalog rows ------------------------------------------------------------------------
     def _publish(
         self,
-        staged: Path,
+        staged: str,
         relpath: str,
         part: Partition,
         n_rows: int,
@@ -315,10 +319,10 @@ class BatchCommitter:
         area: str,
         digest: tuple[int, str] | None = None,
     ) -> None:
-        size, sha = digest or (files.size(staged), files.sha256_of(staged))
-        final = self.layout.abspath(relpath)
-        files.publish(staged, final)
-        self.published.append(final)
+        size, sha = digest or (self.store.size(staged), self.store.sha256(staged))
+        if staged != relpath:
+            self.store.move(staged, relpath)
+        self.published.append(relpath)
         self._file_rows.append(
             {"path": relpath, "area": area, "mission": part.mission, "author": part.author, "period": part.period,
              "n_rows": n_rows, "n_lightcurves": n_lcs, "size_bytes": size, "sha256": sha, "created_at": now(),
@@ -415,8 +419,8 @@ def _checksum_warning(v: _Version) -> str:
     return text if v.current else f"{text}; an intact copy stays current"
 
 
-def _split_staged(staged: StagedFile) -> dict[str, pa.Table]:
-    table = pq.read_table(str(staged.path), schema=CADENCE_SCHEMA)
+def _split_staged(staged: StagedFile, store) -> dict[str, pa.Table]:
+    table = pq.read_table(store.path(staged.path), schema=CADENCE_SCHEMA, filesystem=store.fs)
     return {sha: table.slice(offset, count) for sha, (offset, count) in staged.placements.items()}
 
 

@@ -7,27 +7,24 @@ in within POLL_S plus one commit, so `larun-lake sql` works during an import.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
-import multiprocessing as mp
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from .. import quality
 from ..catalog import Catalog, runs, versions
 from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S, WriteSession
 from ..errors import LakeWriteError, UsageError
+from ..executors import LocalRunner, TaskRunner, default_workers
 from ..lake import files
+from ..layout import STAGING
 from . import repair
 from .commit import BatchCommitter, Counts
 from .convert import InputFile
@@ -74,34 +71,9 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return unique
 
 
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 ProgressFn = Callable[[int, int], None]  # (files done, bytes done)
 CHUNK_FILES = 48  # files converted and staged together by one worker (measured best of 16, 32, 48)
 POLL_S = 0.05  # while waiting for a staged chunk, look this often for readers waiting for the catalog
-
-
-def _worker_context() -> mp.context.BaseContext:
-    # fork: workers start at once and never re-run the caller's main module (spawn would,
-    # breaking scripts without a __main__ guard); they only do pure file -> Parquet work.
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
-
-
-def _init_worker(masks: tuple, parent: int) -> None:
-    _die_with_parent(parent)
-    quality.preload_mask_rows(masks)
-
-
-def _die_with_parent(parent: int) -> None:
-    """A worker must not outlive an import killed with SIGKILL (it would idle forever)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
 
 
 class Ingestor:
@@ -120,14 +92,17 @@ class Ingestor:
         workers: int = 0,
         progress: ProgressFn | None = None,
         session: WriteSession | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         self.catalog = catalog
+        self.runner = runner  # where chunks are converted (default: a local process pool)
         self.session = session
         self.layout = catalog.layout
         self.run_id = run_id
         self.workers = workers or default_workers()
         self.progress = progress
-        self.stage_dir = self.layout.staging / run_id
+        self.store = self.layout.store
+        self.stage_dir = f"{STAGING}/{run_id}"  # local lakes: files written here are moved in by the commit
         self.sequence = itertools.count(1)
         self._chunks = itertools.count(1)
         self.pending_repair: dict[str, list[InputFile]] = {}  # see stage_and_commit
@@ -151,7 +126,8 @@ class Ingestor:
             time.sleep(WRITER_GAP_S)
 
     def _in_order(self, futures: list[Future]) -> Iterator[StagedChunk]:
-        for future in futures:
+        for i, future in enumerate(futures):
+            futures[i] = None  # a result taken is let go (Dask would recompute one a lost worker held)
             while True:
                 try:
                     yield future.result(timeout=POLL_S)
@@ -162,22 +138,22 @@ class Ingestor:
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
         start = time.monotonic()
         known = self.known_shas()
-        files.make_dirs(self.stage_dir)
+        self.store.make_dirs(self.stage_dir)
         items = in_conversion_order(items)
+        runner = self.runner
         chunks = in_chunks(items, CHUNK_FILES)
         pool = None
         try:
-            if self.workers > 1 and len(chunks) > 1:
-                pool = ProcessPoolExecutor(
-                    min(self.workers, len(chunks)),
-                    mp_context=_worker_context(),
-                    initializer=_init_worker,
-                    initargs=(quality.mask_rows(), os.getpid()),
-                )
-                futures = [pool.submit(stage_chunk, c, known, self.stage_dir, next(self._chunks)) for c in chunks]
+            if runner is None and self.workers > 1 and len(chunks) > 1:
+                runner = pool = LocalRunner(min(self.workers, len(chunks)))
+            if runner is not None:
+                shared = runner.share(known)
+                futures = [
+                    runner.submit(stage_chunk, c, shared, self.layout, self.run_id, next(self._chunks)) for c in chunks
+                ]
                 staged: Iterable[StagedChunk] = self._in_order(futures)
             else:
-                staged = (stage_chunk(c, known, self.stage_dir, next(self._chunks)) for c in chunks)
+                staged = (stage_chunk(c, known, self.layout, self.run_id, next(self._chunks)) for c in chunks)
             unchanged: dict[str, list[InputFile]] = {}  # versions the lake had before this run
             for i, chunk in enumerate(staged):
                 if i:
@@ -192,11 +168,13 @@ class Ingestor:
         except (OSError, duckdb.IOException) as exc:
             # Reading an input file is that file's problem (convert catches it); what escapes
             # here is the lake's storage failing (full disk, permissions): nothing more can go in.
-            raise LakeWriteError(str(self.layout.root), storage_reason(exc)) from exc
+            raise LakeWriteError(self.layout.url, storage_reason(exc)) from exc
         finally:
             if pool is not None:
-                pool.shutdown(wait=not report.interrupted, cancel_futures=True)
-            files.remove_tree(self.stage_dir)
+                pool.close(cancel=report.interrupted)
+            self.store.delete_tree(self.stage_dir)
+            if self.store.is_local:
+                files.remove_empty_dirs(self.store.local_path(STAGING), stop=self.layout.root)
             report.seconds += time.monotonic() - start
         return report
 
@@ -229,8 +207,8 @@ class Ingestor:
         Files the lake already held are kept in `pending_repair` until `repair_pending`, which
         rewrites any data file of theirs that was damaged behind the lake's back.
         """
-        files.make_dirs(self.stage_dir)
-        chunk = stage_chunk(in_conversion_order(items), known, self.stage_dir, next(self._chunks))
+        self.store.make_dirs(self.stage_dir)
+        chunk = stage_chunk(in_conversion_order(items), known, self.layout, self.run_id, next(self._chunks))
         counts = self.commit(chunk)
         for r in chunk.results:
             if r.sha256 in known:
@@ -242,22 +220,22 @@ class Ingestor:
         self._repair(pending, report)
 
     def commit(self, chunk: StagedChunk, *, last_of_run: bool = False) -> Counts:
-        published: list = []
-        obsolete: list = []
+        published: list[str] = []
+        obsolete: list[str] = []
         try:
             with self._transaction() as con:
                 committer = BatchCommitter(con, self.layout, self.run_id, self.sequence)
                 published, obsolete = committer.published, committer.obsolete
                 outcome = committer.commit(chunk, last_of_run=last_of_run)
         except BaseException:
-            for path in published:  # never registered: remove what was moved in
-                files.remove(path)
+            for rel in [*published, *(s.path for s in chunk.staged)]:  # never registered: remove them
+                self.store.delete(rel)
             raise
-        finally:
-            for staged in chunk.staged:
-                files.remove(staged.path)
-        for path in obsolete:  # replaced by files registered in the commit
-            files.remove(path)
+        for staged in chunk.staged:
+            if staged.path not in published:  # moved in, or rewritten into other files
+                self.store.delete(staged.path)
+        for rel in obsolete:  # replaced by files registered in the commit
+            self.store.delete(rel)
         self._done_files += len(chunk.results)
         self._done_bytes += chunk.size_bytes
         if self.progress:
@@ -273,6 +251,7 @@ def import_paths(
     workers: int = 0,
     progress_factory: Callable[[int], ProgressFn] | None = None,
     parameters: dict | None = None,
+    runner: TaskRunner | None = None,
 ) -> IngestReport:
     """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
     found = discover(paths)
@@ -281,6 +260,8 @@ def import_paths(
             f"no FITS files found in {', '.join(map(str, paths))}",
             hint="give light-curve files or folders holding *.fits / *.fits.gz",
         )
+    if runner is not None:
+        runner.check_inputs(found)
     catalog.create_if_missing()
     run_id = runs.new_run_id()
     items = [InputFile(p, product_rows.file_uri(p)) for p in found]
@@ -289,7 +270,7 @@ def import_paths(
         with session.transaction() as con:
             runs.start_run(con, run_id, command, parameters or {"paths": [str(p) for p in paths]})
         progress = progress_factory(len(items)) if progress_factory else None
-        ingestor = Ingestor(catalog, run_id, workers=workers, progress=progress, session=session)
+        ingestor = Ingestor(catalog, run_id, workers=workers, progress=progress, session=session, runner=runner)
         try:
             ingestor.run(items, report)
         except BaseException:

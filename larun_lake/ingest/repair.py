@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import duckdb
 
@@ -44,19 +44,19 @@ def find_damaged(con: duckdb.DuckDBPyConnection, layout: LakeLayout, shas: list[
     """The data files holding these versions whose bytes no longer match the catalog."""
     damaged = []
     for path, area, mission, author, period, size, sha in versions.data_files_of(con, shas):
-        problem = _mismatch(layout.abspath(path), size, sha)
+        problem = _mismatch(layout.store, path, size, sha)
         if problem:
             held = versions.versions_in_file(con, path)
             damaged.append(DamagedFile(path, area, Partition(mission, author, period), problem, held))
     return damaged
 
 
-def _mismatch(path: Path, size: int, sha: str | None) -> str | None:
-    if not files.exists(path):
+def _mismatch(store, path: str, size: int, sha: str | None) -> str | None:
+    if not store.exists(path):
         return "missing"
-    if files.size(path) != size:
-        return f"{files.size(path)} bytes where the catalog has {size}"
-    if sha and files.sha256_of(path) != sha:
+    if store.size(path) != size:
+        return f"{store.size(path)} bytes where the catalog has {size}"
+    if sha and store.sha256(path) != sha:
         return "SHA-256 differs from the catalog's"
     return None
 
@@ -69,7 +69,7 @@ def repair_files(
     layout: LakeLayout,
     run_id: str,
     sequence: Iterator[int],
-    stage_dir: Path,
+    stage_dir: str,
 ) -> RepairOutcome:
     """Rewrite each damaged file whose versions can all be read again; one transaction per file."""
     out = RepairOutcome()
@@ -110,20 +110,22 @@ def _read(item: InputFile):
     return result if result.outcome == "lightcurve" else None
 
 
-def _replace(bad: DamagedFile, tables, transaction, layout: LakeLayout, run_id: str, sequence, stage_dir: Path) -> None:
+def _replace(bad: DamagedFile, tables, transaction, layout: LakeLayout, run_id: str, sequence, stage_dir: str) -> None:
+    store = layout.store
     written = []
+    published: list[str] = []
     try:
         for chunk in split_for_files(tables):
             relpath = layout.data_file(bad.partition, run_id, next(sequence), history=bad.area == "history")
-            written.append((relpath, write_file(stage_dir / f"repair-{Path(relpath).name}", chunk)))
-        published = []
+            scratch = layout.scratch_file(run_id, f"repair-{PurePosixPath(relpath).name}", relpath)
+            written.append((relpath, write_file(store, scratch, chunk)))
         try:
             with transaction() as con:
                 versions.unregister_file(con, bad.path)
                 for relpath, staged in written:
-                    final = layout.abspath(relpath)
-                    files.publish(staged.staged, final)
-                    published.append(final)
+                    if staged.staged != relpath:
+                        store.move(staged.staged, relpath)
+                    published.append(relpath)
                     versions.register_file(
                         con,
                         relpath,
@@ -133,8 +135,8 @@ def _replace(bad: DamagedFile, tables, transaction, layout: LakeLayout, run_id: 
                         period=bad.partition.period,
                         n_rows=staged.n_rows,
                         n_lightcurves=len(staged.placements),
-                        size_bytes=files.size(final),
-                        sha256=files.sha256_of(final),
+                        size_bytes=staged.size_bytes,
+                        sha256=staged.sha256,
                         run_id=run_id,
                     )
                     lc_of = {sha: lc_id for lc_id, sha, _, _ in bad.held}
@@ -142,10 +144,12 @@ def _replace(bad: DamagedFile, tables, transaction, layout: LakeLayout, run_id: 
                         con, [(lc_of[p.key], p.key, relpath, p.row_offset, p.row_count) for p in staged.placements]
                     )
         except BaseException:
-            for path in published:  # never registered
-                files.remove(path)
+            for rel in published:  # never registered
+                store.delete(rel)
+            published = []
             raise
     finally:
         for _, staged in written:
-            files.remove(staged.staged)
-    files.remove(layout.abspath(bad.path))
+            if staged.staged not in published:
+                store.delete(staged.staged)
+    store.delete(bad.path)

@@ -16,27 +16,29 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow as pa
 
 from ..errors import ProductError
-from ..lake import files
 from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
-from ..layout import Partition
+from ..layout import LakeLayout, Partition
 from .convert import Converted, InputFile, convert
 
 
 @dataclass
 class StagedFile:
-    """A Parquet file under _staging holding some versions of one partition."""
+    """A Parquet file a worker wrote, holding some versions of one partition (see LakeLayout.chunk_file)."""
 
     partition: Partition
-    path: Path
+    path: str  # relative path in the lake's storage
     n_rows: int
     placements: dict[str, tuple[int, int]]  # file_sha256 -> (row offset, row count)
     size_bytes: int = 0
     sha256: str = ""  # of the Parquet file, computed here rather than in the committing process
+
+    def is_final(self) -> bool:
+        """Written under its final name (object stores), rather than in staging to be moved in."""
+        return self.path.startswith(self.partition.area_prefix())
 
 
 @dataclass
@@ -52,8 +54,9 @@ class StagedChunk:
 class _PartitionOutput:
     """The staged files of one partition in one chunk."""
 
-    def __init__(self, partition: Partition, new_path: Callable[[], Path]) -> None:
+    def __init__(self, partition: Partition, layout: LakeLayout, new_path: Callable[[], str]) -> None:
         self.partition = partition
+        self.layout = layout
         self.new_path = new_path
         self.staged: list[StagedFile] = []
         self._writer: LightCurveWriter | None = None
@@ -65,7 +68,7 @@ class _PartitionOutput:
         writer = self._writer
         if writer is None or target_id < self._last_target or writer.n_rows + lc_rows.num_rows > FILE_MAX_ROWS:
             self._finish()
-            writer = self._writer = LightCurveWriter(self.new_path())
+            writer = self._writer = LightCurveWriter(self.layout.store, self.new_path(self.partition))
         writer.append(sha, lc_rows)
         self._last_target = target_id
 
@@ -83,19 +86,21 @@ class _PartitionOutput:
             return
         written, self._writer = self._writer.close(), None
         placements = {p.key: (p.row_offset, p.row_count) for p in written.placements}
-        path = written.staged
         self.staged.append(
-            StagedFile(self.partition, path, written.n_rows, placements, files.size(path), files.sha256_of(path))
+            StagedFile(self.partition, written.staged, written.n_rows, placements, written.size_bytes, written.sha256)
         )
 
 
-def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: Path, chunk_id: int) -> StagedChunk:
+def stage_chunk(
+    items: list[InputFile], known_shas: frozenset[str], layout: LakeLayout, run_id: str, chunk_id: int
+) -> StagedChunk:
+    """Convert a chunk and write its rows; the same chunk staged again writes the same file names."""
     results: list[Converted] = []
     outputs: dict[Partition, _PartitionOutput] = {}
     names = itertools.count()
 
-    def new_path() -> Path:
-        return stage_dir / f"chunk{chunk_id:05d}-{next(names):03d}.parquet"
+    def new_path(partition: Partition) -> str:
+        return layout.chunk_file(partition, run_id, chunk_id, next(names))
 
     seen: set[str] = set()
     try:
@@ -115,7 +120,7 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
                 _fail(result, f"cannot store its cadences ({type(exc).__name__}: {exc})")
                 continue
             part = Partition(meta["mission"], meta["author"], meta["period"])
-            out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, new_path))
+            out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, layout, new_path))
             out.append(meta["target_id"], result.sha256, rows)
             result.lc.columns = {}  # the rows are in the staged file now
         staged = [f for out in outputs.values() for f in out.close()]
@@ -123,7 +128,7 @@ def stage_chunk(items: list[InputFile], known_shas: frozenset[str], stage_dir: P
         for out in outputs.values():
             out.abort()
         raise
-    staged.sort(key=lambda f: (f.partition.relpath.as_posix(), f.path.name))
+    staged.sort(key=lambda f: (f.partition.relpath.as_posix(), f.path))
     return StagedChunk(results, staged)
 
 

@@ -14,7 +14,6 @@ import duckdb
 
 from ..catalog import Catalog, snapshot
 from ..errors import LakeBusyError, LakeDamagedError, LarunLakeError, NotALakeError, SchemaVersionError, UsageError
-from . import files
 from .verify import VerifyReport, verify_lake
 
 
@@ -28,12 +27,12 @@ class RebuildReport:
 
 def rebuild_catalog(catalog: Catalog) -> RebuildReport:
     layout = catalog.layout
-    if not layout.root.is_dir():
-        raise NotALakeError(f"lake {layout.root} does not exist", hint="pass the lake folder with --lake")
+    if layout.is_local and not layout.root.is_dir():
+        raise NotALakeError(f"lake {layout.url} does not exist", hint="pass the lake folder with --lake")
     found = snapshot.latest(layout)
     if found is None:
         raise LakeDamagedError(
-            f"{layout.root} has no catalog snapshot in {snapshot.SNAPSHOT}/ to rebuild from",
+            f"{layout.url} has no catalog snapshot in {snapshot.SNAPSHOT}/ to rebuild from",
             hint="import or harvest the light curves again into a new lake",
         )
     kept = None
@@ -45,11 +44,11 @@ def rebuild_catalog(catalog: Catalog) -> RebuildReport:
             )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         kept_path = layout.catalog.with_name(f"{layout.catalog.name}.damaged-{stamp}")
-        files.publish(layout.catalog, kept_path)
+        layout.catalog.rename(kept_path)
         kept = str(kept_path)
     path, info = found
     with catalog.write("rebuild-catalog") as con:
-        restored = snapshot.restore(con, path)
+        restored = snapshot.restore(con, layout, path)
     report = RebuildReport(info["version"], restored, kept)
     report.verify = verify_lake(catalog)
     return report

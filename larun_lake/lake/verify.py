@@ -19,9 +19,9 @@ import pyarrow.parquet as pq
 
 from ..catalog import Catalog, snapshot
 from ..catalog.db import now
-from ..layout import CADENCES, HISTORY, TIC
+from ..layout import CADENCES, HISTORY, STAGING, TIC
 from ..sqlfiles import load_sql
-from . import files, processes
+from . import processes
 
 
 @dataclass
@@ -55,19 +55,22 @@ class VerifyReport:
 def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missing: bool = False) -> VerifyReport:
     catalog.require()
     layout = catalog.layout
+    store = layout.store
     report = VerifyReport()
+    # One recursive listing per area (a few requests on an object store), not a request per file.
+    present = {rel: size for area in (CADENCES, HISTORY, TIC) for rel, size in store.list_files(area, ".parquet")}
     with catalog.write("verify") as con:
-        registered = dict(con.execute("SELECT path, sha256 FROM lake.data_files").fetchall())
-        rows = dict(con.execute("SELECT path, n_rows FROM lake.data_files").fetchall())
-        for rel, sha in registered.items():
+        registered = {
+            path: (sha, n_rows, size)
+            for path, sha, n_rows, size in con.execute(
+                "SELECT path, sha256, n_rows, size_bytes FROM lake.data_files").fetchall()
+        }
+        for rel, (sha, n_rows, size) in registered.items():
             report.checked_files += 1
-            path = layout.abspath(rel)
-            if not files.exists(path):
+            if rel not in present:
                 report.missing.append(rel)
                 continue
-            if (check_checksums and files.sha256_of(path) != sha) or pq.ParquetFile(
-                str(path)
-            ).metadata.num_rows != rows[rel]:
+            if present[rel] != size or (check_checksums and store.sha256(rel) != sha) or _rows_in(store, rel) != n_rows:
                 report.corrupt.append(rel)
         known_runs = {r for (r,) in con.execute("SELECT run_id FROM lake.runs").fetchall()}
         report.incomplete = [p for p, *_ in con.execute(load_sql("verify/incomplete_files.sql")).fetchall()]
@@ -76,16 +79,14 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
         if lake_id and meta.get("lake_id") and lake_id != meta["lake_id"]:
             report.foreign = f"catalog lake id {meta['lake_id']}, lake snapshots {lake_id}"
         damaged = bool(report.incomplete or report.foreign)
-        for area in (CADENCES, HISTORY, TIC):
-            for path in files.list_files(layout.root / area):
-                rel = path.relative_to(layout.root).as_posix()
-                if rel in registered:
-                    continue
-                if damaged or snapshot.run_of_data_file(rel) not in known_runs:
-                    report.unknown.append(rel)
-                    continue
-                files.remove(path)
-                report.orphans_removed.append(rel)
+        for rel in sorted(present):
+            if rel in registered:
+                continue
+            if damaged or snapshot.run_of_data_file(rel) not in known_runs:
+                report.unknown.append(rel)
+                continue
+            store.delete(rel)
+            report.orphans_removed.append(rel)
         live_runs = {
             r
             for (r, pid) in con.execute("SELECT run_id, pid FROM lake.runs WHERE status = 'running'").fetchall()
@@ -99,11 +100,12 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 report.runs_marked_interrupted.append(run_id)
         # A damaged catalog's idea of which runs are alive is not to be trusted with deletions either.
         damaged = damaged or bool(report.unknown)
-        if layout.staging.is_dir() and not damaged:
-            for entry in sorted(layout.staging.iterdir()):
-                if entry.name not in live_runs:
-                    files.remove_tree(entry) if entry.is_dir() else files.remove(entry)
-                    report.staging_removed.append(entry.name)
+        if not damaged:
+            for name in _staging_entries(store):
+                if name not in live_runs:
+                    store.delete_tree(f"{STAGING}/{name}")
+                    store.delete(f"{STAGING}/{name}")
+                    report.staging_removed.append(name)
         if forget_missing and report.missing and not damaged:
             for rel in report.missing:
                 con.execute(
@@ -116,3 +118,17 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 con.execute("DELETE FROM lake.data_files WHERE path = ?", [rel])
                 report.forgotten.append(rel)
     return report
+
+
+def _rows_in(store, rel: str) -> int:
+    """Rows a Parquet file says it holds (its footer only)."""
+    with store.open_input(rel) as source:
+        return pq.ParquetFile(source).metadata.num_rows
+
+
+def _staging_entries(store) -> list[str]:
+    """Names directly under _staging/ (a run's folder, or a file): empty folders too on a local lake."""
+    if store.is_local:
+        folder = store.local_path(STAGING)
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    return sorted({rel.split("/")[1] for rel, _ in store.list_files(STAGING)})

@@ -10,9 +10,9 @@ encoding costs a third less CPU (ingest is bound by it) for the same size (0.37 
 from __future__ import annotations
 
 import functools
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from ..readers.lightcurve import LightCurveData
 from ..schema import CADENCE_COLUMNS, CADENCE_SCHEMA, COLUMN_ENCODINGS, DICTIONARY_COLUMNS, STATISTICS_COLUMNS
-from . import files
+from .storage import Storage
 
 ROW_GROUP_MIN_ROWS = 16_000  # close a row group once it holds this many rows (one SPOC sector)
 FILE_MAX_ROWS = 2_000_000  # start another file past this (about 100 two-minute sectors)
@@ -71,9 +71,11 @@ class Placement:
 
 @dataclass(frozen=True)
 class WrittenFile:
-    staged: Path
+    staged: str  # relative path in the lake's storage
     n_rows: int
     placements: list[Placement]
+    size_bytes: int = 0
+    sha256: str = ""
 
 
 def split_for_files(tables: list[tuple[tuple, str, pa.Table]]) -> list[list[tuple[str, pa.Table]]]:
@@ -134,14 +136,16 @@ class LightCurveWriter:
     holds one row group rather than a whole chunk of light curves in memory.
     """
 
-    def __init__(self, path: Path) -> None:
-        files.make_dirs(path.parent)
-        self.path = path
+    def __init__(self, store: Storage, rel: str) -> None:
+        self.store = store
+        self.path = rel
         self.placements: list[Placement] = []
         self.n_rows = 0
         self._pending: list[pa.Table] = []
         self._pending_rows = 0
-        self._writer = pq.ParquetWriter(str(path), CADENCE_SCHEMA, **_PARQUET_OPTIONS)
+        # The bytes are hashed as they go out: reading a file back from an object store costs a download.
+        self._sink = _HashingSink(store.open_output(rel))
+        self._writer = pq.ParquetWriter(self._sink, CADENCE_SCHEMA, **_PARQUET_OPTIONS)
 
     def append(self, key: str, table: pa.Table) -> None:
         self.placements.append(Placement(key, self.n_rows, table.num_rows))
@@ -156,11 +160,15 @@ class LightCurveWriter:
             self._flush()
         finally:
             self._writer.close()
-        return WrittenFile(self.path, self.n_rows, self.placements)
+            self._sink.close()
+        return WrittenFile(self.path, self.n_rows, self.placements, self._sink.size, self._sink.hexdigest())
 
     def abort(self) -> None:
-        self._writer.close()
-        files.remove(self.path)
+        try:
+            self._writer.close()
+            self._sink.close()
+        finally:
+            self.store.delete(self.path)
 
     def _flush(self) -> None:
         if self._pending:
@@ -169,9 +177,9 @@ class LightCurveWriter:
             self._pending, self._pending_rows = [], 0
 
 
-def write_file(path: Path, lightcurves: Iterable[tuple[str, pa.Table]]) -> WrittenFile:
-    """Write light curves (already in order) to `path`; row groups hold whole light curves."""
-    writer = LightCurveWriter(path)
+def write_file(store: Storage, rel: str, lightcurves: Iterable[tuple[str, pa.Table]]) -> WrittenFile:
+    """Write light curves (already in order) to `rel`; row groups hold whole light curves."""
+    writer = LightCurveWriter(store, rel)
     try:
         for key, table in lightcurves:
             writer.append(key, table)
@@ -181,9 +189,9 @@ def write_file(path: Path, lightcurves: Iterable[tuple[str, pa.Table]]) -> Writt
     return writer.close()
 
 
-def read_lightcurves(path: Path) -> dict[str, pa.Table]:
+def read_lightcurves(path: str, filesystem=None) -> dict[str, pa.Table]:
     """Split an existing data file back into its light curves (for rewrites and merges)."""
-    table = pq.read_table(str(path), schema=CADENCE_SCHEMA)
+    table = pq.read_table(str(path), schema=CADENCE_SCHEMA, filesystem=filesystem)
     ids = table.column("lc_id").combine_chunks()
     codes = ids.indices.to_numpy(zero_copy_only=False) if isinstance(ids, pa.DictionaryArray) else None
     if codes is None:
@@ -198,3 +206,34 @@ def read_lightcurves(path: Path) -> dict[str, pa.Table]:
     for start, end in zip(starts, ends, strict=True):
         out[names[codes[start]]] = table.slice(int(start), int(end - start))
     return out
+
+
+class _HashingSink:
+    """A file-like output stream that counts and hashes what passes through it."""
+
+    def __init__(self, stream: pa.NativeFile) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        view = memoryview(data)
+        self._digest.update(view)
+        self.size += view.nbytes
+        self._stream.write(view)
+        return view.nbytes
+
+    def flush(self) -> None:
+        pass
+
+    def tell(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._stream.close()
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -31,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import LakeBusyError, LakeDamagedError
+from ..lake.storage import Storage
 from ..sqlfiles import load_sql
 from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 
@@ -83,8 +83,8 @@ class _FileIndex:
     Readers are not shared between threads (a ParquetFile is not thread-safe): each job opens its
     own, reusing the parsed footer."""
 
-    def __init__(self, root: Path, sizes: dict[str, int]) -> None:
-        self.root = root
+    def __init__(self, store: Storage, sizes: dict[str, int]) -> None:
+        self.store = store
         self.sizes = sizes
         self._files: dict[str, tuple[pq.FileMetaData, np.ndarray]] = {}
         self._lock = threading.Lock()
@@ -92,13 +92,16 @@ class _FileIndex:
     def open(self, rel: str) -> tuple[pq.ParquetFile, np.ndarray]:
         with self._lock:
             known = self._files.get(rel)
-        path = str(self.root / rel)
         try:
             if known is None:
-                _check_size(rel, path, self.sizes.get(rel))
-            # Data files are immutable once registered (a newer version goes to a new file), so
-            # mapping them is safe and saves a copy of the compressed bytes.
-            pf = pq.ParquetFile(path, memory_map=True, metadata=known[0] if known else None)
+                _check_size(rel, self.store.size(rel), self.sizes.get(rel))
+            if self.store.is_local:
+                # Data files are immutable once registered (a newer version goes to a new file), so
+                # mapping them is safe and saves a copy of the compressed bytes.
+                source = self.store.path(rel)
+                pf = pq.ParquetFile(source, memory_map=True, metadata=known[0] if known else None)
+            else:
+                pf = pq.ParquetFile(self.store.open_input(rel), metadata=known[0] if known else None)
         except FileNotFoundError as exc:
             raise LakeBusyError(
                 f"lake data file {rel} went away while materializing (a newer version was imported)",
@@ -113,10 +116,9 @@ class _FileIndex:
         return pf, known[1]
 
 
-def _check_size(rel: str, path: str, expected: int | None) -> None:
+def _check_size(rel: str, size: int, expected: int | None) -> None:
     """A data file changed behind the lake's back would serve wrong rows: refuse it (the size is checked on
     every materialization; `verify` compares checksums)."""
-    size = os.path.getsize(path)
     if expected is not None and size != expected:
         raise LakeDamagedError(
             f"lake data file {rel} has {size} bytes, the catalog says {expected}: it was changed outside the lake",
@@ -187,7 +189,7 @@ class Engine:
         ranges = self.plan.batches(batch_rows)
         if not ranges:
             return
-        files = _FileIndex(self.plan.root, self.plan.file_sizes)
+        files = _FileIndex(self.plan.store, self.plan.file_sizes)
         opts = self.plan.options
         con = None
         if opts.bin_s or opts.stitch:

@@ -93,13 +93,13 @@ class LightCurveSet:
         batch_rows: int = BATCH_ROWS,
     ) -> None:
         self.catalog = catalog
-        self.root: Path = catalog.layout.root
+        self.root: Path = catalog.layout.protected_root
         self.selection = selection
         self.options = options
         self.threads = threads
         self.memory_limit = memory_limit
         self.batch_rows = batch_rows
-        self._plan = Plan(self.root, selection.members, options)
+        self._plan = Plan(catalog.layout.store, selection.members, options)
         self.rows_per_lightcurve: dict[str, int] | None = None  # known after one full pass
 
     # -- what the set is -----------------------------------------------------------------------

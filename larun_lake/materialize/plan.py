@@ -5,11 +5,11 @@ target's series of one pipeline and exposure time), and the dictionary codes of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from ..lake.storage import Storage
 from .options import MaterializeOptions
 
 BATCH_ROWS = 1_000_000  # input cadences per batch: ~25 MB a column, ~50 two-minute sectors
@@ -72,8 +72,8 @@ class Codes:
 class Plan:
     """Per-light-curve arrays of a set, and how the light curves fall into batches."""
 
-    def __init__(self, root: Path, members: pa.Table, options: MaterializeOptions) -> None:
-        self.root = root
+    def __init__(self, store: Storage, members: pa.Table, options: MaterializeOptions) -> None:
+        self.store = store
         self.options = options
         self.n = members.num_rows
         col = members.column
