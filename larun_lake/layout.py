@@ -148,9 +148,6 @@ class LakeLayout:
     def staging_file(self, relpath: str) -> str:
         return f"{STAGING}/{relpath.replace('/', '__')}"
 
-    def abspath(self, relpath: str) -> Path:
-        return self.root / relpath
-
     def raw_relpath(self, obs_collection: str, obs_id: str, filename: str) -> str:
         """Where a harvested FITS file lives; refuses names that would escape the raw area."""
         parts = [obs_collection, obs_id, filename]

@@ -108,9 +108,10 @@ class Lease:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        info = _holder(self.layout)
-        if info is not None and (not info or _mine(info)):
-            self.layout.store.delete(LEASE)
+        with contextlib.suppress(OSError):  # the store unreachable: the lease expires by itself
+            info = _holder(self.layout)
+            if info is not None and (not info or _mine(info)):
+                self.layout.store.delete(LEASE)
 
 
 @contextmanager

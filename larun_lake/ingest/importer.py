@@ -7,6 +7,7 @@ in within POLL_S plus one commit, so `larun-lake sql` works during an import.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -172,9 +173,10 @@ class Ingestor:
         finally:
             if pool is not None:
                 pool.close(cancel=report.interrupted)
-            self.store.delete_tree(self.stage_dir)
-            if self.store.is_local:
-                files.remove_empty_dirs(self.store.local_path(STAGING), stop=self.layout.root)
+            with contextlib.suppress(OSError):  # storage failing: `verify` removes staging of dead runs
+                self.store.delete_tree(self.stage_dir)
+                if self.store.is_local:
+                    files.remove_empty_dirs(self.store.local_path(STAGING), stop=self.layout.root)
             report.seconds += time.monotonic() - start
         return report
 
@@ -228,8 +230,8 @@ class Ingestor:
                 published, obsolete = committer.published, committer.obsolete
                 outcome = committer.commit(chunk, last_of_run=last_of_run)
         except BaseException:
-            for rel in [*published, *(s.path for s in chunk.staged)]:  # never registered: remove them
-                self.store.delete(rel)
+            with contextlib.suppress(OSError):  # storage failing: `verify` removes these orphans later
+                self.store.delete_many([*published, *(s.path for s in chunk.staged)])  # never registered
             raise
         for staged in chunk.staged:
             if staged.path not in published:  # moved in, or rewritten into other files

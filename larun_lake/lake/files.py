@@ -1,7 +1,7 @@
-"""Filesystem access for lake data files, behind pyarrow's filesystem layer.
+"""Local files outside the lake's storage: user outputs, downloads in progress, the catalog's folder.
 
-All moves, deletes and listings of data files go through here, so that the data
-folders can later live on another pyarrow/fsspec filesystem (object storage).
+Lake files themselves (data, history, TIC, raw FITS, snapshots) go through `storage.Storage`,
+which works on object stores too; this module is the local side, on pyarrow's local filesystem.
 """
 
 from __future__ import annotations
