@@ -102,3 +102,94 @@ def clean_mast_server(server, monkeypatch: pytest.MonkeyPatch):
     yield server
     server.clear_faults()
     server.latency = 0.0
+
+
+# --- Object storage and Dask on loopback (moto's S3 server, a LocalCluster with worker processes) ---
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One S3-compatible server on 127.0.0.1 for the whole session (`.endpoint`, `.env()`); starts in about 0.7 s."""
+    from .s3server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_server_private():
+    """A server of this test's own, for faults: `.stop()` makes the store unreachable, `.restart()` brings it back
+    on the same port with its objects. Point clients at it with `s3server.use_s3_server(monkeypatch, server)`."""
+    from .s3server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server, monkeypatch: pytest.MonkeyPatch):
+    """AWS_ENDPOINT_URL, credentials and region of the session's server in os.environ for this test, so the CLI
+    in a subprocess (started after this fixture) finds the store the way a user's does. Returns the server."""
+    from .s3server import use_s3_server
+
+    use_s3_server(monkeypatch, s3_server)
+    return s3_server
+
+
+@pytest.fixture
+def s3_bucket(s3_env) -> str:
+    """A new, empty bucket with a unique name on the session's server."""
+    return s3_env.create_bucket()
+
+
+@pytest.fixture
+def s3_lake_url(s3_bucket: str) -> str:
+    return f"s3://{s3_bucket}/lake"
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(s3_server, tmp_path_factory: pytest.TempPathFactory):
+    """A LocalCluster with 2 worker processes (one thread each), started once (about 1.5 s).
+
+    Worker processes are spawned, so they take os.environ as it is when each one starts; the session starts
+    before any test's monkeypatch, and the nanny restarts a killed worker with the environment of that moment.
+    So the cluster passes its workers their environment explicitly (`env=`, which the nannies apply to every
+    worker they start or restart): the session S3 server's endpoint and credentials, and a home folder of
+    their own so that nothing they run touches the user's ~/.aws, ~/.astropy or ~/.lightkurve. A test with a
+    server of its own (s3_server_private) needs a cluster of its own.
+    Spawned workers also inherit this process's sys.path, so they import this checkout's `larun_lake` and
+    the `tests` package (tasks defined in test modules are pickled by reference).
+    """
+    from distributed import LocalCluster
+
+    home = tmp_path_factory.mktemp("dask_home")
+    for sub in (".config/astropy", ".cache/astropy"):
+        (home / sub).mkdir(parents=True)
+    env = {
+        **s3_server.env(),
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    cluster = LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        dashboard_address=None,
+        env=env,
+        local_directory=str(tmp_path_factory.mktemp("dask_scratch")),
+    )
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def dask_client(dask_cluster):
+    """A Client on the session's cluster, once both workers are up (a test may have killed one)."""
+    from distributed import Client
+
+    with Client(dask_cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        yield client
