@@ -91,10 +91,12 @@ class LakeWriteError(LarunLakeError):
     """Writing to the lake's storage failed (disk full, no permission, read-only): no file can go on."""
 
     def __init__(self, root: str, reason: str) -> None:
+        remote = "://" in root and not root.startswith("file://")
+        fix = ("check that the store is reachable and the credentials may write" if remote
+               else "free space or fix the folder's permissions")
         super().__init__(
             f"cannot write to the lake at {root}: {reason}",
-            hint="free space or fix the folder's permissions, then run the command again; "
-            "what was committed before stays",
+            hint=f"{fix}, then run the command again; what was committed before stays",
         )
         self.root = root
         self.reason = reason

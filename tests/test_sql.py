@@ -195,6 +195,7 @@ def test_tic_files_of_older_harvests_read_with_the_declared_types(tmp_path: Path
     import pyarrow.parquet as pq
 
     from larun_lake.catalog.datasets import tic_dataset
+    from larun_lake.lake.storage import Storage
 
     old = tmp_path / "tic" / "hpx=1" / "part-a-0001.parquet"
     new = tmp_path / "tic" / "hpx=2" / "part-b-0001.parquet"
@@ -202,7 +203,8 @@ def test_tic_files_of_older_harvests_read_with_the_declared_types(tmp_path: Path
         path.parent.mkdir(parents=True)
     pq.write_table(pa.table({"ID": [1, 2], "Teff": pa.array(["5675.5", None], pa.string())}), old)
     pq.write_table(pa.table({"ID": [3], "Teff": [3505.0], "logg": [4.8]}), new)
-    table = tic_dataset(tmp_path, ["tic/hpx=1/part-a-0001.parquet", "tic/hpx=2/part-b-0001.parquet"]).to_table()
+    store = Storage.from_url(tmp_path)
+    table = tic_dataset(store, ["tic/hpx=1/part-a-0001.parquet", "tic/hpx=2/part-b-0001.parquet"]).to_table()
     assert table.schema.field("Teff").type == pa.float64() and table.schema.field("hpx").type == pa.int32()
     assert sorted(zip(table["ID"].to_pylist(), table["Teff"].to_pylist(), strict=True)) == [
         (1, 5675.5), (2, None), (3, 3505.0)]

@@ -13,10 +13,12 @@ Credentials and endpoints come from the store's own environment variables
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -235,7 +237,8 @@ class Storage:
         if rels:
             # Not pyarrow's delete: it leaves an empty "folder" object behind to keep the parent, and
             # such objects make pandas' and fsspec's readers of the partitioned folders fail.
-            _s3fs().rm([self.path(rel) for rel in rels])
+            with _as_os_error():
+                _s3fs().rm([self.path(rel) for rel in rels])
 
     def _is_s3(self) -> bool:
         return self.url.startswith("s3://")
@@ -253,9 +256,23 @@ def _s3_create_exclusive(path: str, data: bytes) -> bool:
     """S3's create-if-absent (If-None-Match: *) through s3fs, which pyarrow's S3 filesystem lacks."""
     fs = _s3fs()
     try:
-        fs.pipe_file(path, data, mode="create")
-    except (FileExistsError, OSError) as exc:
+        with _as_os_error():
+            fs.pipe_file(path, data, mode="create")
+    except OSError as exc:
         if isinstance(exc, FileExistsError) or "PreconditionFailed" in str(exc) or "412" in str(exc):
             return False
         raise
     return True
+
+
+@contextlib.contextmanager
+def _as_os_error() -> Iterator[None]:
+    """botocore's errors (an unreachable endpoint, refused credentials) as OSError, as pyarrow raises them."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("botocore", "aiobotocore", "s3fs", "aiohttp"):
+            raise
+        raise OSError(" ".join(str(exc).split()) or type(exc).__name__) from exc
