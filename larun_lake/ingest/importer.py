@@ -55,7 +55,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files given by name are taken as they are; folders are searched for FITS files."""
     out: list[Path] = []
     for raw in paths:
-        path = Path(raw).expanduser()
+        path = Path(raw).expanduser().absolute()  # workers elsewhere (Dask) resolve nothing relative
         if path.is_dir():
             out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES)))
         elif path.is_file():

@@ -22,7 +22,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -35,12 +38,36 @@ from tests.fitsgen import make_spoc_set
 MATERIALIZE_SQL = "SELECT lc_id FROM lightcurves ORDER BY lc_id LIMIT {n}"
 
 
-def _s3_server():
-    from tests.s3server import S3Server
+class _ServerProcess:
+    """moto's S3 server in a process of its own: in this process it would share the client's GIL."""
 
-    server = S3Server().start()
-    os.environ.update(server.env())  # this process's clients find the store as a user's do
-    return server
+    def __init__(self) -> None:
+        from tests.s3server import S3Server
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self._proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._helper = S3Server()
+        self._helper.port = self.port
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    break
+            time.sleep(0.1)
+        os.environ.update(self.env())  # this process's clients find the store as a user's do
+
+    def env(self) -> dict[str, str]:
+        return self._helper.env()
+
+    def create_bucket(self, prefix: str) -> str:
+        return self._helper.create_bucket(prefix)
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=30)
 
 
 def _cluster(n_workers: int, env: dict[str, str]):
@@ -61,7 +88,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 def run(n_files: int = 400, n_cadences: int = 18000, repeats: int = 3, n_materialize: int = 1000,
         materialize_cadences: int = 4000, progress: Callable[[str], None] = print) -> dict[str, object]:
-    server = _s3_server()
+    server = _ServerProcess()
     results: dict[str, list[float]] = {}
     materialize: dict[str, list[float]] = {}
     clusters = {}
