@@ -11,6 +11,7 @@ partition expression.
 
 from __future__ import annotations
 
+import base64
 from pathlib import PurePosixPath
 
 import pyarrow as pa
@@ -48,19 +49,38 @@ def cadence_dataset(store: Storage, relpaths: list[str]) -> ds.Dataset:
     return _dataset(store, relpaths, CADENCE_SCHEMA, CADENCE_KEYS)
 
 
-def tic_dataset(store: Storage, relpaths: list[str]) -> ds.Dataset:
-    """TIC files carry MAST's columns; their union (by name) is read from the files' footers, each
-    column typed as MAST declares it (files of older harvests that stored an all-null batch as text
-    are cast on reading)."""
+def tic_dataset(store: Storage, relpaths: list[str], known: pa.Schema | None = None) -> ds.Dataset:
+    """TIC files carry MAST's columns; their union (by name), each column typed as MAST declares it
+    (files of older harvests that stored an all-null batch as text are cast on reading).
+
+    The union is recorded in the catalog as TIC rows are written (`known`), so opening the SQL surface
+    reads no file; lakes from before that record read it from the files' footers (one request each)."""
+    if known is None:
+        schemas = []
+        for relpath in relpaths:
+            try:
+                schemas.append(pq.read_schema(store.path(relpath), filesystem=store.fs))
+            except OSError:  # missing or damaged: only queries that read it will fail
+                continue
+        known = union_of_tic_schemas(schemas)
+    return _dataset(store, relpaths, known if len(known) else pa.schema([("ID", pa.int64())]), TIC_KEYS)
+
+
+def union_of_tic_schemas(schemas: list[pa.Schema]) -> pa.Schema:
     declared = tic_columns()
     fields: dict[str, pa.DataType] = {}
-    for relpath in relpaths:
-        try:
-            schema = pq.read_schema(store.path(relpath), filesystem=store.fs)
-        except OSError:  # missing or damaged: only queries that read it will fail
-            continue
+    for schema in schemas:
         for field in schema:
+            if field.name == "hpx":
+                continue
             if field.name not in fields or pa.types.is_null(fields[field.name]):
                 fields[field.name] = declared.get(field.name, field.type)
-    schema = pa.schema(list(fields.items()) or [("ID", pa.int64())])
-    return _dataset(store, relpaths, schema, TIC_KEYS)
+    return pa.schema(list(fields.items()))
+
+
+def encode_schema(schema: pa.Schema) -> str:
+    return base64.b64encode(schema.serialize().to_pybytes()).decode()
+
+
+def decode_schema(text: str) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))

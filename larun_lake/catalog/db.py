@@ -434,9 +434,11 @@ class Catalog:
                                               ("period", "VARCHAR")], fail=not data)
         tic_files = self._registered(con, "tic") if data else []
         if tic_files:
-            from .datasets import tic_dataset
+            from .datasets import decode_schema, tic_dataset
 
-            con.register("tic_rows", tic_dataset(store, tic_files))
+            recorded = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'tic_schema'").fetchall()
+            known = decode_schema(recorded[0][0]) if recorded else None
+            con.register("tic_rows", tic_dataset(store, tic_files, known))
         else:
             _empty_view(con, "tic_rows", [("ID", "BIGINT"), ("ra", "DOUBLE"), ("dec", "DOUBLE"), ("Tmag", "DOUBLE"),
                                           ("Teff", "DOUBLE"), ("hpx", "INTEGER")], fail=not data)

@@ -6,6 +6,7 @@ row (the pixel's file is rewritten) and tic_index records when.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ import pyarrow.parquet as pq
 from astropy.coordinates import Latitude, Longitude
 
 from ..catalog import versions
+from ..catalog.datasets import decode_schema, encode_schema, union_of_tic_schemas
 from ..catalog.db import now
 from ..layout import LakeLayout
 from ..schema import tic_columns
@@ -159,6 +161,7 @@ def store_rows(
         con.execute("SELECT id, hpx FROM lake.tic_index WHERE id IN (SELECT unnest(?))", [ids.tolist()]).fetchall()
     )
     obsolete: list = []
+    written: dict[str, pa.Schema] = {}
     stamp = now()
     files_of: dict[int, list[str]] = {}  # pixel -> its registered TIC files, from one query
     for (rel,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'tic' ORDER BY path").fetchall():
@@ -204,4 +207,22 @@ def store_rows(
         con.execute("DELETE FROM lake.tic_index WHERE id IN (SELECT id FROM _tic_new)")
         con.execute("INSERT INTO lake.tic_index SELECT id, ?, ?, ?, ? FROM _tic_new", [int(pixel), rel, stamp, run_id])
         con.unregister("_tic_new")
+        written[rel] = merged.schema
+    _record_columns(con, layout, written)
     return len(ids) - len(known), len(known), obsolete
+
+
+def _record_columns(con: duckdb.DuckDBPyConnection, layout: LakeLayout, written: dict[str, pa.Schema]) -> None:
+    """Keep the union of the TIC files' columns in the catalog, so the SQL surface reads no footer to learn it."""
+    recorded = con.execute("SELECT value FROM lake.lake_meta WHERE key = 'tic_schema'").fetchall()
+    if recorded:
+        schemas = [decode_schema(recorded[0][0])]
+    else:  # a lake from before the record: learn the other files' columns once
+        others = [r for (r,) in con.execute("SELECT path FROM lake.data_files WHERE area = 'tic'").fetchall()
+                  if r not in written]
+        schemas = []
+        for rel in others:
+            with contextlib.suppress(OSError):  # a missing file: `verify` reports it; its columns are not needed
+                schemas.append(pq.read_schema(layout.store.path(rel), filesystem=layout.store.fs))
+    union = union_of_tic_schemas([*schemas, *written.values()])
+    con.execute("INSERT OR REPLACE INTO lake.lake_meta VALUES ('tic_schema', ?)", [encode_schema(union)])
