@@ -201,3 +201,33 @@ def test_a_url_that_is_not_a_lake(s3_env, s3_bucket: str) -> None:
     proc = run_cli("--lake", f"s3://{s3_bucket}/nothing", "sql", "SELECT 1")
     assert proc.returncode == 3
     assert f"s3://{s3_bucket}/nothing is not a lake" in proc.stderr
+
+
+@pytest.mark.slow
+def test_client_killed_mid_import_then_run_again(s3_env, s3_lake_url: str, dask_cluster, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "in"
+    make_spoc_set(folder, 80, n_cadences=3000, sectors=(1, 2))
+    args = ["--lake", s3_lake_url, "--executor", "dask", "--scheduler", dask_cluster.scheduler_address,
+            "import", str(folder)]
+    proc = subprocess.Popen([sys.executable, "-m", "larun_lake", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    store = Lake(s3_lake_url).layout.store
+    deadline = time.monotonic() + 120
+    while not store.list_files("cadences") and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.kill()  # the client, mid-run: some chunks written, some registered
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # The killed writer's lease and its unfinished run do not stop the next run on this machine.
+    again = run_cli(*args)
+    assert again.returncode == 0, again.stderr
+    lake = Lake(s3_lake_url)
+    assert lake.sql("SELECT count(*), count(DISTINCT lc_id) FROM lightcurves").fetchall() == [(80, 80)]
+    assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(80 * 3000,)]
+    verify = lake.verify()
+    assert verify.consistent and not verify.unknown
+    assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(80 * 3000,)]

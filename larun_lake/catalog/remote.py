@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import LakeBusyError
+from ..lake import processes
 from ..layout import LakeLayout
 from . import snapshot
 
@@ -60,6 +61,10 @@ def _mine(info: dict) -> bool:
 
 
 def _expired(info: dict) -> bool:
+    """Not renewed in time, or held by a process of this machine that has died (killed, say)."""
+    pid = info.get("pid")
+    if info.get("host") == socket.gethostname() and isinstance(pid, int) and not processes.alive(pid):
+        return True
     try:
         return datetime.fromisoformat(info["expires"]) < datetime.now(UTC)
     except (KeyError, TypeError, ValueError):
