@@ -178,6 +178,9 @@ def dask_cluster(s3_server, tmp_path_factory: pytest.TempPathFactory):
         processes=True,
         threads_per_worker=1,
         dashboard_address=None,
+        # Without a dashboard the scheduler still serves HTTP (health, metrics), by default on port 8787, which
+        # another cluster on this machine may hold: a free loopback port instead, and no warning.
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         env=env,
         local_directory=str(tmp_path_factory.mktemp("dask_scratch")),
     )

@@ -40,6 +40,7 @@ class S3Server:
     def __init__(self) -> None:
         self.port = 0
         self._server = None
+        self._fs = None
 
     @property
     def endpoint(self) -> str:
@@ -81,17 +82,22 @@ class S3Server:
         }
 
     def filesystem(self):
-        """A fresh s3fs filesystem on this store that carries its endpoint (also when pickled)."""
+        """An s3fs filesystem on this store that carries its endpoint (also when pickled). One per server:
+        building an S3 client takes about half a second."""
         import s3fs
 
-        return s3fs.S3FileSystem(
-            endpoint_url=self.endpoint,
-            key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            secret=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            # Not client_kwargs: s3fs would send it as the new bucket's location, which us-east-1 must not have.
-            config_kwargs={"region_name": REGION},
-            skip_instance_cache=True,
-        )
+        if self._fs is None:
+            self._fs = s3fs.S3FileSystem(
+                endpoint_url=self.endpoint,
+                key=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                secret=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                # Not client_kwargs: s3fs would send it as the new bucket's location, which us-east-1 must not have.
+                config_kwargs={"region_name": REGION},
+                skip_instance_cache=True,
+                # Other clients (pyarrow, workers, the CLI) write too: never answer a listing from memory.
+                use_listings_cache=False,
+            )
+        return self._fs
 
     def create_bucket(self, prefix: str = "lake") -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:12]}"
