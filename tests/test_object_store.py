@@ -231,3 +231,19 @@ def test_client_killed_mid_import_then_run_again(s3_env, s3_lake_url: str, dask_
     verify = lake.verify()
     assert verify.consistent and not verify.unknown
     assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(80 * 3000,)]
+
+
+def test_dask_executor_without_the_extra_says_which_to_install(tmp_path: Path) -> None:
+    # An importable stand-in that fails as a missing package does: what a user without larun-lake[dask] sees.
+    blocked = tmp_path / "site"
+    blocked.mkdir()
+    (blocked / "distributed.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'distributed'\", name='distributed')\n"
+    )
+    env = {"PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
+    proc = run_cli("--lake", str(tmp_path / "lake"), "--executor", "dask", "import", str(SPOC_S1), env=env)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "the dask executor needs the 'dask' extra" in lines[0] and "pip install 'larun-lake[dask]'" in lines[0]
+    assert not (tmp_path / "lake").exists()  # refused before anything was created
