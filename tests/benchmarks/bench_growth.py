@@ -234,6 +234,19 @@ def run(
     }
 
 
+def measure_lakes(lakes: list[Path], n_sectors: int, repeats: int) -> dict:
+    """The checkpoint measures of lakes grown earlier, taken now; smallest first."""
+    measured = []
+    for path in lakes:
+        count = Lake(path).sql("SELECT count(*) FROM lightcurves").arrow().column(0)[0].as_py()
+        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # same filesystem: hard links work
+            measured.append(measure(path, Path(tmp), count, n_sectors, repeats))
+        print(f"  measured {path}: {count:,} light curves", flush=True)
+    measured.sort(key=lambda m: m["lightcurves"])
+    setup = {"batch": None, "cadences_per_file": None, "sectors": list(range(1, n_sectors + 1)), "repeats": repeats}
+    return {"setup": setup, "checkpoints": measured, "batches": [], "projection": projection(measured)}
+
+
 PROJECTED = {  # measure -> unit scale for the report
     "catalog_bytes": 1e6,
     "catalog_used_bytes": 1e6,
@@ -275,15 +288,19 @@ def report(result: dict) -> str:
         ("restore the snapshot into a new catalog", lambda m: f"{m['restore_s']:.2f} s"),
         ("`larun-lake rebuild-catalog` (restore + verify)", lambda m: f"{m['cli_rebuild_s']:.1f} s"),
         (
-            f"import of the next {s['batch']:,} files",
-            lambda m: f"{m['next_batch_import_s']:.1f} s ({m['next_batch_files_per_s']:.0f} files/s)",
+            f"import of the next {s['batch']:,} files" if s["batch"] else "import of the next batch",
+            lambda m: (
+                f"{m['next_batch_import_s']:.1f} s ({m['next_batch_files_per_s']:.0f} files/s)"
+                if "next_batch_import_s" in m
+                else "-"
+            ),
         ),
         ("load average (1 min)", lambda m: f"{m['load_average']:.1f}"),
     ]
     checkpoints = result["checkpoints"]
     lines = [
-        f"catalog growth: SPOC files of {s['cadences_per_file']} cadences, sectors {s['sectors'][0]}-"
-        f"{s['sectors'][-1]}, imported {s['batch']:,} at a time; medians of {s['repeats']}",
+        f"catalog growth: SPOC files of {s['cadences_per_file'] or '?'} cadences, sectors {s['sectors'][0]}-"
+        f"{s['sectors'][-1]}, imported {s['batch'] or '?'} at a time; medians of {s['repeats']}",
         "",
         "| measure | " + " | ".join(f"{m['lightcurves']:,}" for m in checkpoints) + " |",
         "| --- |" + " --- |" * len(checkpoints),
@@ -311,7 +328,21 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     parser.add_argument("--workdir", type=Path, help="grow the lake here and keep it (default: a temporary folder)")
+    parser.add_argument(
+        "--measure",
+        type=Path,
+        nargs="+",
+        metavar="LAKE",
+        help="only measure these grown lakes (<workdir>/lake of earlier runs), one after another, so that "
+        "checkpoints taken at different loads of a shared machine can be compared side by side",
+    )
     args = parser.parse_args()
+    if args.measure:
+        result = measure_lakes(args.measure, args.sectors, args.repeats)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=1, default=float))
+        print(report(result), flush=True)
+        return
     checkpoints = sorted(int(c) for c in args.checkpoints.split(","))
 
     def grow(work: Path) -> dict:
