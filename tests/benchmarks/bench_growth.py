@@ -104,7 +104,7 @@ def _linked_copy(lake: Path, dest: Path) -> None:
     )
 
 
-def _restore_seconds(version: Path, work: Path) -> tuple[float, dict[str, int]]:
+def _restore_seconds(source: Lake, version: str, work: Path) -> tuple[float, dict[str, int]]:
     """Restore a snapshot into a new catalog in an empty lake folder (the catalog's part of a rebuild)."""
     root = work / "restored"
     shutil.rmtree(root, ignore_errors=True)
@@ -112,7 +112,7 @@ def _restore_seconds(version: Path, work: Path) -> tuple[float, dict[str, int]]:
     lake.catalog.create_if_missing()
     start = time.perf_counter()
     with lake.catalog.write("rebuild-catalog") as con:
-        restored = snapshot.restore(con, version)
+        restored = snapshot.restore(con, source.layout, version)
     seconds = time.perf_counter() - start
     shutil.rmtree(root)
     return seconds, restored
@@ -150,11 +150,12 @@ def measure(lake_path: Path, work: Path, n_lightcurves: int, n_sectors: int, rep
         lambda: lake.catalog.publish_snapshot(), repeats
     )
     version, info = snapshot.latest(lake.layout)
-    result["snapshot_version"] = version.name
-    result["snapshot_bytes"] = _bytes(version)
-    result["snapshot_tables"] = {p.stem: p.stat().st_size for p in sorted(version.glob("*.parquet"))}
+    folder = lake_path / version
+    result["snapshot_version"] = folder.name
+    result["snapshot_bytes"] = _bytes(folder)
+    result["snapshot_tables"] = {p.stem: p.stat().st_size for p in sorted(folder.glob("*.parquet"))}
     result["snapshot_rows"] = info["rows"]
-    restores = [_restore_seconds(version, work) for _ in range(repeats)]
+    restores = [_restore_seconds(lake, version, work) for _ in range(repeats)]
     result["restore_s"] = statistics.median(s for s, _ in restores)
     result["restore_runs"] = [s for s, _ in restores]
     assert restores[0][1]["lightcurve_versions"] == n_lightcurves, restores[0][1]
