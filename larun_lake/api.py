@@ -150,12 +150,13 @@ class Lake:
             raise UsageError(f"--workers {workers} is out of range", hint="use 1 to 64")
         settings = replace(self.settings, mast_url=mast_url) if mast_url else self.settings
         client = client or (None if offline else self.mast_client(settings.mast_url))
-        harvest = LightCurveHarvest(self.catalog, settings, client, workers=workers, keep_fits=keep_fits,
-                                    progress=progress)
         params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
                   "periods": {m: sorted(p) for m, p in periods.items()} or None, "workers": workers,
                   "offline": offline, "max_age": max_age, "keep_fits": keep_fits}
-        with self.catalog.writing("harvest lightcurves"):
+        fetching = not (dry_run or offline)  # a cluster only for a run that downloads
+        with self.catalog.writing("harvest lightcurves"), (self._runner() if fetching else nullcontext()) as runner:
+            harvest = LightCurveHarvest(self.catalog, settings, client, workers=workers, keep_fits=keep_fits,
+                                        progress=progress, runner=runner)
             report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
                                  offline=offline, max_age=parse_max_age(max_age),
                                  retry_quarantined=retry_quarantined, parameters=params)

@@ -5,6 +5,10 @@ quarantined with the reason), so a re-run fetches only what is missing and a run
 killed at any moment resumes: downloads land as *.part and are renamed when
 complete, ingest is idempotent (file hashes), and complete raw files are reused.
 What to fetch is decided by plan.py, the same way for a dry run and a real run.
+
+Given a task runner (--executor dask), the per-file work -- download, verify, convert --
+runs as tasks on its workers (tasks.py), which write straight to lake storage; this
+process still commits every chunk to the catalog, in order.
 """
 
 from __future__ import annotations
@@ -22,21 +26,25 @@ from ..catalog import products as product_rows
 from ..config import Settings, duration_seconds
 from ..errors import LakeWriteError, ProductError, UsageError
 from ..ingest.commit import Counts
-from ..ingest.convert import InputFile
 from ..ingest.importer import Ingestor, storage_reason
 from ..lake import files
 from ..layout import STAGING
-from ..readers.fitsfile import open_fits
-from .plan import FetchPlan, plan_fetch, raw_path
+from ..mast.download import DownloadJob
+from .fetch import fetch_verified
+from .plan import FetchPlan, plan_fetch, raw_path, raw_relpath
 from .progress import ProgressFn, ProgressState
+from .rawfiles import keep_in_store, pull_from_store
 from .search import Product, ProductSearch
 from .targets import Target
+from .tasks import TaskOptions, harvest_chunk, product_input
 
 if TYPE_CHECKING:
+    from ..executors import TaskRunner
     from ..mast.download import DownloadResult
 
 INGEST_GROUP_FILES = 32
 INGEST_GROUP_SECONDS = 3.0
+TASK_FILES = 16  # products one task downloads and converts together on a cluster's worker
 
 
 @dataclass
@@ -95,6 +103,7 @@ class LightCurveHarvest:
         workers: int = 8,
         keep_fits: bool = False,
         progress: ProgressFn | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         self.catalog = catalog
         self.layout = catalog.layout
@@ -102,7 +111,10 @@ class LightCurveHarvest:
         self.client = client
         self.workers = workers
         self.keep_fits = keep_fits
+        # Kept files of a lake on object storage go into the lake: the local download is removed once ingested.
+        self._keep_here = keep_fits and self.layout.is_local
         self.progress = ProgressState(progress)
+        self.runner = runner  # where per-file work runs; None: downloads in threads here, ingest in this process
 
     def run(
         self,
@@ -156,7 +168,12 @@ class LightCurveHarvest:
             raise
         finally:
             if not dry_run:
-                self._tidy(plan, run_id)
+                try:
+                    self._tidy(plan, run_id)
+                except OSError:
+                    if not failed:
+                        raise
+                    # The storage failing is what stopped the run; `verify` removes what is left.
             report.seconds = time.monotonic() - start
             report.metadata_requests = int(getattr(self.client, "requests_total", 0) or 0)
             if not dry_run:
@@ -198,68 +215,100 @@ class LightCurveHarvest:
             raise ProductError(p.data_uri, f"unsafe file name from MAST ({exc})") from exc
 
     def _fetch(self, plan: FetchPlan, run_id: str, report: HarvestReport) -> None:
-        from ..mast.download import DownloadJob, download_all
-
         for p, reason in plan.unsafe:
             self._fail(p, "quarantined", reason, run_id, report)
         ingestor = Ingestor(self.catalog, run_id)
         known = ingestor.known_shas()
-        by_uri = {p.data_uri: p for p in [*plan.download, *plan.on_disk]}
-        jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in plan.download]
-        self.progress.update(phase="downloading", detail="", files_total=len(jobs), bytes_total=report.bytes_to_fetch)
-        group: list[Product] = list(plan.on_disk)  # complete downloads from an interrupted run
+        self.progress.update(
+            phase="downloading", detail="", files_total=len(plan.download), bytes_total=report.bytes_to_fetch
+        )
+        here = plan.download
+        if self.runner is not None:
+            # A fetch that rewrites a damaged data file needs its FITS file afterwards: it stays on this machine.
+            here = [p for p in plan.download if p.data_uri in plan.repair]
+            elsewhere = [p for p in plan.download if p.data_uri not in plan.repair]
+            self._fetch_on_workers(elsewhere, ingestor, known, run_id, report)
+        self._fetch_here(here, plan, ingestor, known, run_id, report)
+        self._repair(ingestor, report)
+
+    def _fetch_here(
+        self,
+        products: list[Product],
+        plan: FetchPlan,
+        ingestor: Ingestor,
+        known: frozenset,
+        run_id: str,
+        report: HarvestReport,
+    ) -> None:
+        """Download with threads of this process and ingest in groups as files arrive."""
+        by_uri = {p.data_uri: p for p in products}
+        group: list[Product] = []  # complete downloads from an interrupted run, or kept in the lake's raw area
+        for p in plan.on_disk:
+            if p.data_uri in plan.in_store:
+                pull_from_store(self.layout.store, raw_relpath(self.layout, p), self._raw_path(p))
+            group.append(p)
+        jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in products]
         started = time.monotonic()
-        retry_once: list[Product] = []
-        for result in download_all(
+        for fetched in fetch_verified(
             self.settings.mast_url,
             jobs,
             workers=self.workers,
             read_timeout=self.settings.timeout_s,
             on_bytes=self.progress.add_bytes,
+            on_download=lambda result: self._count(result, report),
+            on_retry=self._more_files,
         ):
-            p = by_uri[result.job.data_uri]
-            self.progress.update(files_done=self.progress.current.files_done + 1)
-            if not self._count(result, report):
-                self._fail(p, "failed", result.error or "download failed", run_id, report)
+            p = by_uri[fetched.job.data_uri]
+            if not fetched.ok:
+                self._fail(p, fetched.state, fetched.reason or "download failed", run_id, report)
                 continue
-            if not self._checksum_ok(p):
-                retry_once.append(p)
-                continue
+            if self.keep_fits and not self.layout.is_local:
+                keep_in_store(self.layout.store, raw_relpath(self.layout, p), fetched.job.dest)
             group.append(p)
             if len(group) >= INGEST_GROUP_FILES or time.monotonic() - started > INGEST_GROUP_SECONDS:
                 self._ingest(ingestor, group, known, report)
                 group, started = [], time.monotonic()
         if group:
             self._ingest(ingestor, group, known, report)
-        if retry_once:  # a FITS checksum mismatch is fetched once more, then quarantined
-            jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in retry_once]
-            self.progress.update(
-                phase="downloading", detail="", files_total=self.progress.current.files_total + len(jobs)
-            )
-            group = []
-            for result in download_all(
-                self.settings.mast_url,
-                jobs,
-                workers=self.workers,
-                read_timeout=self.settings.timeout_s,
-                on_bytes=self.progress.add_bytes,
-            ):
-                p = by_uri[result.job.data_uri]
-                self.progress.update(files_done=self.progress.current.files_done + 1)
-                if self._count(result, report) and self._checksum_ok(p):
-                    group.append(p)
-                else:
-                    files.remove(self._raw_path(p))
-                    self._fail(
-                        p,
-                        "quarantined" if result.ok else "failed",
-                        "FITS checksum mismatch after a second download" if result.ok else result.error,
-                        run_id,
-                        report,
-                    )
-            if group:
-                self._ingest(ingestor, group, known, report)
-        self._repair(ingestor, report)
+
+    def _fetch_on_workers(
+        self, products: list[Product], ingestor: Ingestor, known: frozenset, run_id: str, report: HarvestReport
+    ) -> None:
+        """Tasks on the runner's workers download, verify and write; this process commits each chunk in order."""
+        if not products:
+            return
+        runner = self.runner
+        options = TaskOptions(
+            self.settings.mast_url,
+            self.settings.timeout_s,
+            threads=max(1, -(-self.workers // runner.workers)),  # about --workers downloads in all
+            keep_fits=self.keep_fits,
+        )
+        shared = runner.share(known)
+        chunks = [products[i : i + TASK_FILES] for i in range(0, len(products), TASK_FILES)]
+        futures = [
+            runner.submit(harvest_chunk, chunk, shared, self.layout, run_id, ingestor.new_chunk_id(), options)
+            for chunk in chunks
+        ]
+        by_uri = {p.data_uri: p for p in products}
+        for done in ingestor.in_order(futures):
+            for fetched in done.fetched:
+                report.download_requests += fetched.attempts
+                report.downloaded += fetched.downloads
+                report.bytes_downloaded += fetched.size
+                self.progress.update(
+                    files_done=self.progress.current.files_done + 1,
+                    bytes_done=self.progress.current.bytes_done + fetched.size,
+                )
+                if not fetched.ok:
+                    self._fail(by_uri[fetched.job.data_uri], fetched.state, fetched.reason or "", run_id, report)
+            phase = self.progress.current.phase
+            self.progress.update(phase="ingesting")
+            report.add(ingestor.commit_chunk(done.staged, known))
+            self.progress.update(phase=phase, ingested=report.ingested + report.unchanged)
+
+    def _more_files(self, n: int) -> None:
+        self.progress.update(phase="downloading", detail="", files_total=self.progress.current.files_total + n)
 
     def _repair(self, ingestor: Ingestor, report: HarvestReport) -> None:
         """Fetched files the lake already held rewrite their data file if it was damaged (see plan.py)."""
@@ -268,7 +317,7 @@ class LightCurveHarvest:
             return
         self.progress.update(phase="ingesting")
         ingestor.repair_pending(report)
-        if not self.keep_fits:
+        if not self._keep_here:
             for path in pending:
                 files.remove(path)
 
@@ -283,36 +332,21 @@ class LightCurveHarvest:
         for folder in sorted({self._raw_path(p).parent for p in [*plan.download, *plan.on_disk]}):
             files.remove_empty_dirs(folder, stop=self.layout.download_root)
 
-    @staticmethod
-    def _count(result: DownloadResult, report: HarvestReport) -> bool:
-        """Add a download to the report's counters; True if it succeeded."""
+    def _count(self, result: DownloadResult, report: HarvestReport) -> None:
+        """Add a finished download to the report's counters and the progress."""
         report.download_requests += result.attempts
         if result.ok:
             report.downloaded += 1
             report.bytes_downloaded += result.size
-        return result.ok
-
-    def _checksum_ok(self, p: Product) -> bool:
-        try:
-            return open_fits(self._raw_path(p)).checksum_ok is not False
-        except ProductError:
-            return True  # a corrupt file is quarantined with its reason by ingest
+        self.progress.update(files_done=self.progress.current.files_done + 1)
 
     def _ingest(self, ingestor: Ingestor, group: list[Product], known: frozenset, report: HarvestReport) -> None:
-        items = [
-            InputFile(
-                self._raw_path(p),
-                p.data_uri,
-                p.data_uri,
-                extra={"obs_id": p.obs_id, "obs_collection": p.obs_collection, "expected_size": p.size_bytes},
-            )
-            for p in group
-        ]
+        items = [product_input(p, self._raw_path(p)) for p in group]
         phase = self.progress.current.phase
         self.progress.update(phase="ingesting")
         report.add(ingestor.stage_and_commit(items, known))
         pending = {item.path for held in ingestor.pending_repair.values() for item in held}
-        if not self.keep_fits:
+        if not self._keep_here:
             for item in items:
                 if item.path not in pending:  # removed after repair_pending has read it
                     files.remove(item.path)

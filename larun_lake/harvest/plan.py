@@ -3,7 +3,8 @@
 A product MAST lists is left alone when the lake already holds it: by its data URI
 (ingested before, same size), or by the file itself (a version with the product's file
 name and byte size, e.g. imported from disk). Otherwise it is downloaded, unless a
-complete copy already sits in the raw area (an interrupted run, or --keep-fits).
+complete copy already sits in the raw area (an interrupted run, or --keep-fits): for a lake on
+object storage, where downloads land (beside the writer's catalog) or the lake's own raw area.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from ..layout import LakeLayout
+from .rawfiles import stored_sizes
 from .search import Product
 
 # Products already dealt with; quarantined ones are retried only when asked.
@@ -32,6 +34,8 @@ class InLake:
 class FetchPlan:
     download: list[Product] = field(default_factory=list)  # fetched from MAST
     on_disk: list[Product] = field(default_factory=list)  # complete raw files: ingested without a download
+    in_store: set[str] = field(default_factory=set)  # data URIs of on_disk files held in the store, not locally
+    repair: set[str] = field(default_factory=set)  # data URIs fetched again to rewrite their damaged data file
     in_lake: list[InLake] = field(default_factory=list)  # same file already ingested: nothing to do
     unsafe: list[tuple[Product, str]] = field(default_factory=list)  # names that would escape the raw area
 
@@ -40,9 +44,14 @@ class FetchPlan:
         return sum(p.size_bytes or 0 for p in self.download)
 
 
+def raw_relpath(layout: LakeLayout, p: Product) -> str:
+    """A product's FITS file in the raw area (MAST's mastDownload layout); ValueError for unsafe names."""
+    return layout.raw_relpath(p.obs_collection or p.mission, p.obs_id or p.target_name, p.product_filename)
+
+
 def raw_path(layout: LakeLayout, p: Product) -> Path:
-    """Where a product's FITS file lands (MAST's mastDownload layout); ValueError for unsafe names."""
-    return layout.raw_file(p.obs_collection or p.mission, p.obs_id or p.target_name, p.product_filename)
+    """Where a product's FITS file lands on this machine; ValueError for unsafe names."""
+    return layout.download_root / raw_relpath(layout, p)
 
 
 def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> FetchPlan:
@@ -51,6 +60,8 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
     versions = _versions_by_file(catalog, needed)
     damaged = _in_damaged_files(catalog, found)
     needed += [p for p in found if p.data_uri in damaged and p not in needed]
+    plan.repair = set(damaged)
+    elsewhere: list[Product] = []
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
         if match is not None and match[1] not in damaged.values():
@@ -64,8 +75,21 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
         if p.size_bytes is not None and dest.is_file() and dest.stat().st_size == p.size_bytes:
             plan.on_disk.append(p)
         else:
+            elsewhere.append(p)
+    stored = {} if catalog.layout.is_local else _stored(catalog.layout, elsewhere)
+    for p in elsewhere:
+        if p.size_bytes is not None and stored.get(p.data_uri) == p.size_bytes:
+            plan.on_disk.append(p)
+            plan.in_store.add(p.data_uri)
+        else:
             plan.download.append(p)
     return plan
+
+
+def _stored(layout: LakeLayout, products: list[Product]) -> dict[str, int]:
+    """data URI -> size of the copies a lake on object storage keeps in its raw area (--keep-fits)."""
+    rels = {raw_relpath(layout, p): p.data_uri for p in products if p.size_bytes is not None}
+    return {rels[rel]: size for rel, size in stored_sizes(layout.store, list(rels)).items()} if rels else {}
 
 
 def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> list[Product]:

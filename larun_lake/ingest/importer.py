@@ -126,7 +126,8 @@ class Ingestor:
         elif self.catalog.others_waiting():
             time.sleep(WRITER_GAP_S)
 
-    def _in_order(self, futures: list[Future]) -> Iterator[StagedChunk]:
+    def in_order(self, futures: list[Future]) -> Iterator:
+        """Results of submitted tasks in submission order, letting readers at the catalog while waiting."""
         for i, future in enumerate(futures):
             futures[i] = None  # a result taken is let go (Dask would recompute one a lost worker held)
             while True:
@@ -152,7 +153,7 @@ class Ingestor:
                 futures = [
                     runner.submit(stage_chunk, c, shared, self.layout, self.run_id, next(self._chunks)) for c in chunks
                 ]
-                staged: Iterable[StagedChunk] = self._in_order(futures)
+                staged: Iterable[StagedChunk] = self.in_order(futures)
             else:
                 staged = (stage_chunk(c, known, self.layout, self.run_id, next(self._chunks)) for c in chunks)
             unchanged: dict[str, list[InputFile]] = {}  # versions the lake had before this run
@@ -210,7 +211,15 @@ class Ingestor:
         rewrites any data file of theirs that was damaged behind the lake's back.
         """
         self.store.make_dirs(self.stage_dir)
-        chunk = stage_chunk(in_conversion_order(items), known, self.layout, self.run_id, next(self._chunks))
+        chunk = stage_chunk(in_conversion_order(items), known, self.layout, self.run_id, self.new_chunk_id())
+        return self.commit_chunk(chunk, known)
+
+    def new_chunk_id(self) -> int:
+        """A chunk number not yet used in this run: it names the files the chunk's task writes."""
+        return next(self._chunks)
+
+    def commit_chunk(self, chunk: StagedChunk, known: frozenset[str]) -> Counts:
+        """Commit a chunk staged here or by a task, keeping files the lake already held for `repair_pending`."""
         counts = self.commit(chunk)
         for r in chunk.results:
             if r.sha256 in known:
