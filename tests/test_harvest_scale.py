@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from distributed import get_task_stream
 
 from larun_lake import Lake
 from larun_lake.errors import LakeWriteError
@@ -48,6 +49,11 @@ def _kepler_lc(product: dict) -> bool:
     return product["productFilename"].startswith("kplr") and product["productFilename"].endswith("_llc.fits")
 
 
+def _harvest_tasks(stream) -> int:
+    """How many harvest tasks the cluster ran to completion."""
+    return sum(1 for task in stream.data if str(task["key"]).startswith("harvest_chunk"))
+
+
 def _same_rows(a: Lake, b: Lake, query: str) -> bool:
     """Arrow tables of sorted rows compared as data frames, where NaN equals NaN (Arrow's equals says not)."""
     left, right = a.sql(query).arrow(), b.sql(query).arrow()
@@ -70,8 +76,10 @@ def test_dask_harvest_into_s3_matches_a_local_harvest(
     expected = local.harvest_lightcurves(REAL_TARGETS)
     server.reset_counts()
     remote = Lake(s3_lake_url, executor=dask_client)
-    report = remote.harvest_lightcurves(REAL_TARGETS)
+    with get_task_stream(dask_client) as stream:
+        report = remote.harvest_lightcurves(REAL_TARGETS)
     assert report.ok, report.problems
+    assert _harvest_tasks(stream) == 4  # 10 products, 3 a task, downloaded and converted on the workers
     assert report.ingested == expected.ingested == 10 and report.unchanged == expected.unchanged
     assert (report.downloaded, report.bytes_downloaded) == (expected.downloaded, expected.bytes_downloaded)
     assert server.count("download") == 10
@@ -129,6 +137,7 @@ def test_a_kept_copy_in_the_store_is_ingested_without_a_download(
     assert not list(lake.layout.download_root.rglob("*.fits"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("runner", ["here", "tasks"])
 def test_store_unreachable_mid_harvest(
     server: MastServer, s3_server_private, monkeypatch, tmp_path: Path, runner: str
@@ -180,8 +189,10 @@ def test_worker_killed_mid_harvest(server: MastServer, s3_lake_url: str, dask_cl
             killed.append(pid)
 
     lake = Lake(s3_lake_url, executor=dask_client)
-    report = lake.harvest_lightcurves(targets, progress=kill_a_worker)
+    with get_task_stream(dask_client) as stream:
+        report = lake.harvest_lightcurves(targets, progress=kill_a_worker)
     assert killed
+    assert _harvest_tasks(stream) >= 15  # each chunk once at least; results lost with the worker again
     assert report.ok and report.ingested == 30, report.problems
     assert lake.sql("SELECT count(*), count(DISTINCT lc_id), sum(n_cadences) FROM lightcurves").fetchall() == [
         (30, 30, 30 * 2000)

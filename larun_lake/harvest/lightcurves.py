@@ -246,6 +246,8 @@ class LightCurveHarvest:
         for p in plan.on_disk:
             if p.data_uri in plan.in_store:
                 pull_from_store(self.layout.store, raw_relpath(self.layout, p), self._raw_path(p))
+            elif self.keep_fits and not self.layout.is_local:
+                keep_in_store(self.layout.store, raw_relpath(self.layout, p), self._raw_path(p))
             group.append(p)
         jobs = [DownloadJob(p.data_uri, self._raw_path(p), p.size_bytes) for p in products]
         started = time.monotonic()
