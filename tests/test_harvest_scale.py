@@ -18,9 +18,9 @@ from larun_lake import Lake
 from larun_lake.errors import LakeWriteError
 from larun_lake.harvest import lightcurves
 from tests.fitsgen import write_spoc_lightcurve
-from tests.mast_server import MastServer
+from tests.mast_server import Fault, MastServer
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, SPOC_S1
 
 SERVED = [FIXTURES / d for d in ("tess_spoc", "tess_hlsp", "kepler", "k2")]
 REAL_TARGETS = ["TIC 25155310", "TIC 39903405", "KIC 10002792", "EPIC 211117077"]
@@ -135,6 +135,31 @@ def test_a_kept_copy_in_the_store_is_ingested_without_a_download(
     assert server.count("download") == 0
     assert lake.sql("SELECT count(*) FROM lightcurves").fetchall() == [(2,)]
     assert not list(lake.layout.download_root.rglob("*.fits"))
+
+
+def test_failed_and_damaged_downloads_in_tasks_are_recorded_like_local_ones(
+    server: MastServer, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(lightcurves, "TASK_FILES", 2)
+    flipped = tmp_path / "flipped_lc.fits"
+    data = bytearray(SPOC_S1.read_bytes())
+    data[-20000] ^= 0x01  # one bit of the light-curve table: CHECKSUM no longer holds
+    flipped.write_bytes(bytes(data))
+    damaged = server.add_file(flipped, tic_id=25155310, sector=77)["dataURI"]
+    refused = server.uri_for(SPOC_S1.name)
+    server.add_fault(Fault(kind="download", uri=refused, status=404, times=100))  # not retried
+    with ThreadPoolExecutor(2) as pool:
+        lake = Lake(tmp_path / "lake", executor=pool)
+        report = lake.harvest_lightcurves(["TIC 25155310", "TIC 39903405"], author="SPOC")
+    assert (report.failed, report.quarantined, report.ingested) == (1, 1, 2)
+    problems = {uri: (state, reason) for uri, state, reason in report.problems}
+    assert problems[damaged] == ("quarantined", "FITS checksum mismatch after a second download")
+    assert problems[refused] == ("failed", "HTTP 404 Not Found")
+    assert len([r for r in server.requests if r.kind == "download" and r.uri == damaged]) == 2
+    assert report.downloaded == report.ingested + 2
+    states = dict(lake.sql("SELECT product_uri, state FROM products").fetchall())
+    assert (states[damaged], states[refused]) == ("quarantined", "failed")
+    assert lake.sql("SELECT count(*) FROM lightcurves").fetchall() == [(report.ingested,)]
 
 
 @pytest.mark.slow

@@ -304,6 +304,8 @@ class LightCurveHarvest:
                 )
                 if not fetched.ok:
                     self._fail(by_uri[fetched.job.data_uri], fetched.state, fetched.reason or "", run_id, report)
+            if not done.staged.results:  # every download of the chunk failed
+                continue
             phase = self.progress.current.phase
             self.progress.update(phase="ingesting")
             report.add(ingestor.commit_chunk(done.staged, known))
