@@ -130,12 +130,12 @@ class Ingestor:
         """Results of submitted tasks in submission order, letting readers at the catalog while waiting."""
         for i, future in enumerate(futures):
             futures[i] = None  # a result taken is let go (Dask would recompute one a lost worker held)
-            while True:
-                try:
-                    yield future.result(timeout=POLL_S)
-                    break
-                except TimeoutError:
-                    self._let_waiters_in()
+            # Polled rather than waited for with a timeout: a Dask result waited for with a timeout while its
+            # worker dies can fail inside distributed (UnboundLocalError) instead of timing out.
+            while not future.done():
+                self._let_waiters_in()
+                time.sleep(POLL_S)
+            yield future.result()
 
     def run(self, items: list[InputFile], report: IngestReport) -> IngestReport:
         start = time.monotonic()
