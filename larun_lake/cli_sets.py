@@ -21,7 +21,7 @@ from .config import memory_limit as parse_memory_limit
 from .errors import EXIT_OK, EXIT_PARTIAL, UsageError
 from .layout import ID_PREFIX
 from .materialize import FORMATS, BinWidthWarning, Fetcher, list_sets, materialize, set_status
-from .materialize.output import check_set_output
+from .materialize.output import check_target
 
 # (lake, {"mission", "author", "exptime"}) -> a callback fetching (mission, target_id) pairs.
 FetcherFactory = Callable[[Any, dict[str, Any]], Fetcher]
@@ -76,7 +76,10 @@ def materialize_command(
     example: Annotated[
         str | None, typer.Option(help="Use a shipped example selection by name ('list' lists them).")
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file (a folder for lightkurve-fits).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", help="Output file (a folder for lightkurve-fits): a path or s3://BUCKET/KEY."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(FORMATS)}.")] = "parquet",
     flux: Annotated[
         str, typer.Option(help="auto (lightkurve's default column), pdcsap, sap, or a flux column.")
@@ -146,7 +149,7 @@ def materialize_command(
         raise UsageError("--out is required", hint="e.g. --out msets/mdwarfs.parquet")
     state = ctx.obj
     lake = state.lake()
-    check_set_output(lake.path, out, format=fmt, overwrite=overwrite)  # before any work, not after it
+    check_target(out, lake.layout, format=fmt, overwrite=overwrite)  # before any work, not after it
     fetcher = None
     if fetch_missing:
         fetcher = fetcher_factory(lake, {"mission": mission, "author": author, "exptime": exptime})

@@ -326,14 +326,14 @@ def test_bad_outputs_leave_nothing_behind(lake: Lake, tmp_path: Path, monkeypatc
         materialize(lake, ALL, normalize=True).write(out / "x.csv", format="csv")
 
     batches = iter(range(10))
-    real = frame.Engine._assemble
+    real = frame.assemble
 
-    def failing(self, pieces, lo, hi):
+    def failing(plan, pieces, lo, hi):
         if next(batches) == 1:  # the disk fills up halfway through
             raise OSError("No space left on device")
-        return real(self, pieces, lo, hi)
+        return real(plan, pieces, lo, hi)
 
-    monkeypatch.setattr(frame.Engine, "_assemble", failing)
+    monkeypatch.setattr(frame, "assemble", failing)
     small = materialize(lake, ALL)
     small.batch_rows = 1
     with pytest.raises(OSError, match="No space"):
@@ -341,7 +341,7 @@ def test_bad_outputs_leave_nothing_behind(lake: Lake, tmp_path: Path, monkeypatc
     assert sorted(out.iterdir()) == before
     assert list_sets(lake.catalog).column("name").to_pylist() == ["x"]
     # --overwrite replaces output, manifest and the set record together
-    monkeypatch.setattr(frame.Engine, "_assemble", real)
+    monkeypatch.setattr(frame, "assemble", real)
     replaced = materialize(lake, ALL, normalize=True).write(out / "x.parquet", overwrite=True)
     assert set_status(lake.catalog, "x").record["content_hash"] == replaced.content_hash
 

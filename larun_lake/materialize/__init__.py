@@ -7,7 +7,9 @@ frame.py            batches of cadences: read the row groups, mask and normalise
 assemble.py         a whole set as one pandas DataFrame
 lightkurve_meta.py  lightkurve objects and meta
 lcset.py            LightCurveSet: to_arrow/to_pandas/to_lightkurve, iteration, write
-output.py           writers (parquet, parquet-nested, csv, lightkurve-fits), temp names + rename
+output.py           writers (parquet, parquet-nested, csv, lightkurve-fits), hidden until published
+target.py           where a set goes: a local path (temp name + rename) or an object (upload completed last)
+tasks.py            Parquet sets read by tasks on an executor (Dask), parts assembled by the client
 sets.py             manifest, content hash, named sets in the catalog, change detection
 """
 
@@ -93,4 +95,4 @@ def materialize(
     note = options.check_bin_width(selection.members)
     if note:
         warnings.warn(note, BinWidthWarning, stacklevel=2)
-    return LightCurveSet(catalog, selection, options, threads=threads, memory_limit=memory_limit)
+    return LightCurveSet(catalog, selection, options, threads=threads, memory_limit=memory_limit, runner=lake._runner)

@@ -190,10 +190,7 @@ class Engine:
         if not ranges:
             return
         files = _FileIndex(self.plan.store, self.plan.file_sizes)
-        opts = self.plan.options
-        con = None
-        if opts.bin_s or opts.stitch:
-            con = duckdb.connect(":memory:", config={"threads": self.threads, "memory_limit": self.memory_limit})
+        con = finishing_connection(self.plan, self.threads, self.memory_limit)
         with ThreadPoolExecutor(self.threads) as pool:
             # Jobs of the next READ_AHEAD batches stay queued so that no reader idles at a batch's end.
             queued = [self._submit(pool, files, lo, hi) for lo, hi in ranges[:READ_AHEAD]]
@@ -202,8 +199,8 @@ class Engine:
                     pieces = {i: piece for job in queued.pop(0) for i, piece in job.result().items()}
                     if k + READ_AHEAD < len(ranges):
                         queued.append(self._submit(pool, files, *ranges[k + READ_AHEAD]))
-                    batch = self._assemble(pieces, lo, hi)
-                    yield self._finish(con, batch) if con is not None else batch
+                    batch = assemble(self.plan, pieces, lo, hi)
+                    yield finish(con, batch) if con is not None else batch
             finally:
                 for job in (job for jobs in queued for job in jobs):
                     job.cancel()
@@ -223,36 +220,45 @@ class Engine:
             i: mask_lightcurve(rows, self.plan, i, opts.value_column, opts.error_column) for i, rows in parts.items()
         }
 
-    def _assemble(self, pieces: dict[int, Piece], lo: int, hi: int) -> Batch:
-        """Members [lo, hi) in member order; cadence columns stay in per-light-curve chunks (no copy)."""
-        ordered = [pieces[i] for i in range(lo, hi)]
-        counts = np.array([len(p[0]) for p in ordered], dtype=np.int64)
-        types = {f.name: f.type for f in self.plan.schema}
-        columns = {
-            name: pa.chunked_array([p[k] for p in ordered], type=types[name]) for k, name in enumerate(CADENCE_FIELDS)
-        }
-        return Batch(self.plan, lo, hi, columns, counts)
 
-    def _finish(self, con: duckdb.DuckDBPyConnection, batch: Batch) -> Batch:
-        """Binning and/or stitching of one batch in DuckDB; rows come back grouped by unit."""
-        plan, opts = self.plan, self.plan.options
-        lo, hi = batch.lo, batch.hi
-        ords = np.repeat(np.arange(hi - lo, dtype=np.int32), batch.counts)
-        source = pa.table({"ord": ords, **batch.cadences})
-        text = "SELECT * FROM source"
-        params: dict = {}
-        if opts.bin_s:
-            text = f"WITH masked AS ({text}\n) {_sql('bin.sql')}"
-            params.update(width_d=opts.bin_s / 86400.0, remove_nans=opts.remove_nans)
-        if opts.stitch:
-            text = f"WITH result AS ({text}\n) {_sql('stitch.sql')}"
-            params["units"] = plan.units[lo:hi].tolist()
-        con.register("source", source)
-        try:
-            result = con.sql(text, params=params or None).to_arrow_table()
-        finally:
-            con.unregister("source")
-        members = result.column("ord").to_numpy().astype(np.int64)
-        counts = np.bincount(members, minlength=hi - lo)
-        cadences = {n: result.column(n) for n in CADENCE_FIELDS}
-        return Batch(plan, lo, hi, cadences, counts, take=members + lo if opts.stitch else None)
+def finishing_connection(plan: Plan, threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection | None:
+    """The in-memory DuckDB connection that bins and stitches, when the options ask for either."""
+    if not (plan.options.bin_s or plan.options.stitch):
+        return None
+    return duckdb.connect(":memory:", config={"threads": threads, "memory_limit": memory_limit})
+
+
+def assemble(plan: Plan, pieces: dict[int, Piece], lo: int, hi: int) -> Batch:
+    """Members [lo, hi) in member order; cadence columns stay in per-light-curve chunks (no copy)."""
+    ordered = [pieces[i] for i in range(lo, hi)]
+    counts = np.array([len(p[0]) for p in ordered], dtype=np.int64)
+    types = {f.name: f.type for f in plan.schema}
+    columns = {
+        name: pa.chunked_array([p[k] for p in ordered], type=types[name]) for k, name in enumerate(CADENCE_FIELDS)
+    }
+    return Batch(plan, lo, hi, columns, counts)
+
+
+def finish(con: duckdb.DuckDBPyConnection, batch: Batch) -> Batch:
+    """Binning and/or stitching of one batch in DuckDB; rows come back grouped by unit."""
+    plan, opts = batch.plan, batch.plan.options
+    lo, hi = batch.lo, batch.hi
+    ords = np.repeat(np.arange(hi - lo, dtype=np.int32), batch.counts)
+    source = pa.table({"ord": ords, **batch.cadences})
+    text = "SELECT * FROM source"
+    params: dict = {}
+    if opts.bin_s:
+        text = f"WITH masked AS ({text}\n) {_sql('bin.sql')}"
+        params.update(width_d=opts.bin_s / 86400.0, remove_nans=opts.remove_nans)
+    if opts.stitch:
+        text = f"WITH result AS ({text}\n) {_sql('stitch.sql')}"
+        params["units"] = plan.units[lo:hi].tolist()
+    con.register("source", source)
+    try:
+        result = con.sql(text, params=params or None).to_arrow_table()
+    finally:
+        con.unregister("source")
+    members = result.column("ord").to_numpy().astype(np.int64)
+    counts = np.bincount(members, minlength=hi - lo)
+    cadences = {n: result.column(n) for n in CADENCE_FIELDS}
+    return Batch(plan, lo, hi, cadences, counts, take=members + lo if opts.stitch else None)

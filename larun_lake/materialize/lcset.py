@@ -20,13 +20,17 @@ from ..catalog import Catalog
 from .frame import Batch, Engine
 from .lightkurve_meta import lightkurve_meta, make_lightcurve, quiet_lightkurve, unit_label
 from .options import MaterializeOptions
-from .output import WriteResult, write_set
+from .output import RunnerFactory, WriteResult, write_set
 from .plan import BATCH_ROWS, CADENCE_FIELDS, Plan
 from .select import Selection
 from .sets import content_hash
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .tasks import TaskEngine
+
+    BatchSource = Engine | TaskEngine  # anything with .batches(batch_rows)
 
 SHRINK_BELOW = 0.8  # to_pandas copies columns to their exact size when over a fifth of the space is unused
 
@@ -91,6 +95,7 @@ class LightCurveSet:
         threads: int | None = None,
         memory_limit: str | None = None,
         batch_rows: int = BATCH_ROWS,
+        runner: RunnerFactory | None = None,
     ) -> None:
         self.catalog = catalog
         self.root: Path = catalog.layout.protected_root
@@ -99,6 +104,7 @@ class LightCurveSet:
         self.threads = threads
         self.memory_limit = memory_limit
         self.batch_rows = batch_rows
+        self.runner = runner  # where `write` reads Parquet sets: the lake's executor, or None for here
         self._plan = Plan(catalog.layout.store, selection.members, options)
         self.rows_per_lightcurve: dict[str, int] | None = None  # known after one full pass
 
@@ -134,8 +140,8 @@ class LightCurveSet:
         return f"<LightCurveSet of {self._plan.n} light curves {self.options.as_dict()}>"
 
     # -- reading -------------------------------------------------------------------------------
-    def _batches(self) -> Iterator[Batch]:
-        engine = Engine(self._plan, threads=self.threads, memory_limit=self.memory_limit)
+    def _batches(self, engine: BatchSource | None = None) -> Iterator[Batch]:
+        engine = engine or Engine(self._plan, threads=self.threads, memory_limit=self.memory_limit)
         counts: dict[str, int] = {}
         lc_ids = self.lc_ids
         for batch in engine.batches(self.batch_rows):
@@ -143,9 +149,9 @@ class LightCurveSet:
             yield batch
         self.rows_per_lightcurve = counts
 
-    def iter_batches(self) -> Iterator[pa.Table]:
+    def iter_batches(self, engine: BatchSource | None = None) -> Iterator[pa.Table]:
         """Long rows (one per cadence) in bounded batches of whole light curves."""
-        for batch in self._batches():
+        for batch in self._batches(engine):
             yield batch.table
 
     def to_arrow(self) -> pa.Table:
@@ -198,8 +204,9 @@ class LightCurveSet:
     ) -> WriteResult:
         """Write the set (parquet, parquet-nested, csv, lightkurve-fits), its manifest beside it
         (<path>.manifest.json), and record it in the catalog as a named set (default name: the
-        output's stem)."""
-        return write_set(self, Path(path), format=format, overwrite=overwrite, name=name)
+        output's stem). `path` is a local path or an object URL (s3://bucket/sets/name.parquet);
+        with the lake's executor set to Dask (or another executor), Parquet is read by its tasks."""
+        return write_set(self, path, format=format, overwrite=overwrite, name=name, runner=self.runner)
 
 
 def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:

@@ -1,16 +1,20 @@
 """Writing a set: long Parquet, nested Parquet, CSV or a folder of lightkurve FITS files, plus the
 manifest beside it and the named set in the catalog.
 
-Everything is written under temporary names beside the output and renamed into place only at
-the end, inside the catalog transaction that records the set, so a failure (bad input, a full
-disk, Ctrl-C, a busy lake) leaves neither a half-written output nor a set without one.
+The output goes to a local path or to object storage (target.py). It is written where it cannot be
+seen (a temporary name beside it; an upload not yet completed) and appears only at the end, inside
+the catalog transaction that records the set, so a failure (bad input, a full disk, Ctrl-C, a busy
+lake, an unreachable store) leaves neither a half-written output nor a set without one.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,14 +24,19 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import UsageError
+from ..executors import TaskRunner
 from ..lake import files
-from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
+from ..layout import LakeLayout
 from .lightkurve_meta import quiet_lightkurve
 from .plan import CADENCE_FIELDS, DICTIONARY_FIELDS, PLAIN_SCHEMA
 from .sets import build_manifest, existing_hash, record_set
+from .target import FOLDER_FORMAT, LocalTarget, SetTarget, Staged, set_target
+from .tasks import TaskEngine
 
 if TYPE_CHECKING:
     from .lcset import LightCurveSet, MaterializedLightCurve
+
+RunnerFactory = Callable[[], AbstractContextManager[TaskRunner | None]]
 
 FORMATS = ("parquet", "parquet-nested", "csv", "lightkurve-fits")
 _FLOATS = ["time", "flux", "flux_err"]
@@ -61,8 +70,8 @@ NESTED_SCHEMA = pa.schema(
 @dataclass(frozen=True)
 class WriteResult:
     name: str
-    path: Path
-    manifest_path: Path
+    path: Path | str  # a local path, or the object's URL
+    manifest_path: Path | str
     format: str
     n_lightcurves: int
     n_units: int
@@ -71,49 +80,59 @@ class WriteResult:
     seconds: float
 
 
-def manifest_path_for(path: Path) -> Path:
-    return path.parent / f"{path.name}.manifest.json"
-
-
 def write_set(
-    lcs: LightCurveSet, path: Path, *, format: str = "parquet", overwrite: bool = False, name: str | None = None
+    lcs: LightCurveSet,
+    out: str | os.PathLike[str],
+    *,
+    format: str = "parquet",
+    overwrite: bool = False,
+    name: str | None = None,
+    runner: RunnerFactory | None = None,
 ) -> WriteResult:
+    """Write the set to `out` (a local path or an object URL), its manifest beside it, and record it.
+
+    With `runner` (a factory of the lake's executor, None for this process), Parquet in the long form
+    is read by tasks on the executor (see tasks.py); everything else is read here."""
     start = time.perf_counter()
     if format not in FORMATS:
         raise UsageError(f"unknown output format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
-    path = check_set_output(lcs.root, Path(path), format=format, overwrite=overwrite)
-    name = name or (path.name if format == "lightkurve-fits" else path.stem)
+    target = set_target(out, lcs.catalog.layout)
+    target.check(format=format, overwrite=overwrite)
+    name = name or target.default_set_name(format)
     if not name or name.startswith("."):
-        raise UsageError(f"cannot name a set after {path}", hint="pass --name")
-    manifest_path = manifest_path_for(path)
-    check_output(lcs.root, manifest_path, overwrite=overwrite)
+        raise UsageError(f"cannot name a set after {target.display}", hint="pass --name")
     _check_name_free(lcs, name, overwrite)
 
-    remove_stale_temporaries(path)
-    tmp_data, tmp_manifest = temporary_beside(path), temporary_beside(manifest_path)
+    target.remove_stale_temporaries()
+    data = target.stage(folder=format == FOLDER_FORMAT, exclusive=not overwrite)
+    manifest_file = target.stage_manifest(exclusive=not overwrite)
+    use_tasks = runner is not None and format == "parquet"
     try:
-        files.make_dirs(path.parent)
-        WRITERS[format](lcs, tmp_data)
+        with runner() if use_tasks else nullcontext(None) as executor:
+            _write_data(lcs, target, data, format, executor)
         counts = lcs.rows_per_lightcurve or {}
-        manifest = build_manifest(lcs, name=name, output=str(path), fmt=format, rows_per_lightcurve=counts)
-        with files.open_output(tmp_manifest) as out:
-            out.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
-        with lcs.catalog.write("materialize") as con:
-            record_set(con, manifest, str(manifest_path))
-            _publish(tmp_data, path, replace=overwrite)
-            try:
-                _publish(tmp_manifest, manifest_path, replace=overwrite)
-            except BaseException:
-                files.remove_any(path)  # no output without its manifest (the set record rolls back too)
-                raise
+        manifest = build_manifest(lcs, name=name, output=target.display, fmt=format, rows_per_lightcurve=counts)
+        with manifest_file.open() as stream:
+            stream.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
+        # A remote lake's lease is held only while the set is recorded, not while it is written.
+        with lcs.catalog.writing("materialize"):
+            with lcs.catalog.write("materialize") as con:
+                record_set(con, manifest, target.manifest_display)
+                data.publish(replace=overwrite)
+                try:
+                    manifest_file.publish(replace=overwrite)
+                except BaseException:
+                    target.remove_output()  # no output without its manifest (the set record rolls back too)
+                    raise
+            lcs.catalog.publish_snapshot()
     finally:
-        for tmp in (tmp_data, tmp_manifest):
-            files.remove_any(tmp)
-    lcs.catalog.publish_snapshot()
+        data.discard()
+        manifest_file.discard()
+    local = isinstance(target, LocalTarget)
     return WriteResult(
         name,
-        path,
-        manifest_path,
+        Path(target.display) if local else target.display,
+        Path(target.manifest_display) if local else target.manifest_display,
         format,
         lcs.members.num_rows,
         len(lcs),
@@ -123,37 +142,31 @@ def write_set(
     )
 
 
-def check_set_output(lake_root: Path, path: Path, *, format: str, overwrite: bool) -> Path:
-    """Where a set may be written (see lake.outputs): --overwrite replaces only an earlier set's file or folder."""
-    folder = format == "lightkurve-fits"
-    return check_output(lake_root, path, overwrite=overwrite, folder=folder, replaceable_folder=_earlier_fits_set,
-                        replaceable_file=_earlier_set_file)
-
-
-def _earlier_output(path: Path) -> dict | None:
-    """The output entry of the manifest beside `path` when that manifest names `path`."""
+def _write_data(lcs: LightCurveSet, target: SetTarget, data: Staged, format: str, executor: TaskRunner | None) -> None:
+    if format == FOLDER_FORMAT:
+        _write_fits(lcs, data.path)
+        return
+    if executor is None:
+        with data.open() as sink:
+            FILE_WRITERS[format](lcs, sink)
+        return
+    store, prefix = target.parts_folder()
+    engine = TaskEngine(
+        lcs._plan, lcs.members, executor, store, prefix, threads=lcs.threads, memory_limit=lcs.memory_limit
+    )
     try:
-        manifest = json.loads(manifest_path_for(path).read_text())
-    except (OSError, ValueError):
-        return None
-    output = manifest.get("output") if isinstance(manifest, dict) else None
-    if not isinstance(output, dict) or Path(str(output.get("path", ""))) != path:
-        return None
-    return output
+        engine.check_workers_reach()
+        with data.open() as sink:
+            _write_parquet(lcs, sink, engine)
+    finally:
+        store.delete_tree(prefix)
 
 
-def _earlier_set_file(path: Path) -> bool:
-    """A file an earlier set wrote (never a user's file, nor another set's manifest)."""
-    output = _earlier_output(path)
-    return output is not None and output.get("format") != "lightkurve-fits"
-
-
-def _earlier_fits_set(folder: Path) -> bool:
-    """A folder an earlier lightkurve-fits set wrote: its manifest beside it names it, and it holds FITS files only."""
-    output = _earlier_output(folder)
-    if output is None or output.get("format") != "lightkurve-fits":
-        return False
-    return all(entry.is_file() and entry.name.endswith(".fits") for entry in folder.iterdir())
+def check_target(out: str | os.PathLike[str], layout: LakeLayout, *, format: str, overwrite: bool) -> SetTarget:
+    """The output checked as `write` will check it: for commands to refuse before any work."""
+    target = set_target(out, layout)
+    target.check(format=format, overwrite=overwrite)
+    return target
 
 
 def _check_name_free(lcs: LightCurveSet, name: str, overwrite: bool) -> None:
@@ -166,34 +179,21 @@ def _check_name_free(lcs: LightCurveSet, name: str, overwrite: bool) -> None:
         )
 
 
-def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
-    """Rename into place; a replaced folder is moved aside first (rename cannot replace a folder)."""
-    aside = None
-    if replace and files.is_dir(final):  # a folder cannot be renamed over: move the old one aside first
-        aside = temporary_beside(final, "old")
-        files.publish(final, aside)
-    elif not replace and files.taken(final):
-        raise UsageError(f"{final} appeared while writing", hint="pass --overwrite or choose another --out")
-    files.publish(tmp, final)
-    if aside is not None:
-        files.remove_any(aside)
-
-
 # -- writers -------------------------------------------------------------------------------------
-def _write_parquet(lcs: LightCurveSet, tmp: Path) -> None:
-    with pq.ParquetWriter(str(tmp), lcs.schema, **_PARQUET_OPTIONS) as writer:
-        for table in lcs.iter_batches():
+def _write_parquet(lcs: LightCurveSet, sink, engine: TaskEngine | None = None) -> None:
+    with pq.ParquetWriter(sink, lcs.schema, **_PARQUET_OPTIONS) as writer:
+        for table in lcs.iter_batches(engine):
             writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
 
-def _write_csv(lcs: LightCurveSet, tmp: Path) -> None:
-    with files.open_output(tmp) as stream, pacsv.CSVWriter(stream, PLAIN_SCHEMA) as writer:
+def _write_csv(lcs: LightCurveSet, sink) -> None:
+    with pacsv.CSVWriter(sink, PLAIN_SCHEMA) as writer:
         for table in lcs.iter_batches():
             writer.write_table(table.cast(PLAIN_SCHEMA))
 
 
-def _write_nested(lcs: LightCurveSet, tmp: Path) -> None:
-    with pq.ParquetWriter(str(tmp), NESTED_SCHEMA, compression="zstd") as writer:
+def _write_nested(lcs: LightCurveSet, sink) -> None:
+    with pq.ParquetWriter(sink, NESTED_SCHEMA, compression="zstd") as writer:
         for units in lcs.iter_unit_batches():
             writer.write_table(nested_table(units))
 
@@ -240,11 +240,8 @@ def fits_name(unit: MaterializedLightCurve) -> str:
     return f"{base}.fits"
 
 
-
-
-WRITERS = {
+FILE_WRITERS = {
     "parquet": _write_parquet,
     "parquet-nested": _write_nested,
     "csv": _write_csv,
-    "lightkurve-fits": _write_fits,
 }

@@ -13,7 +13,6 @@ import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -21,10 +20,10 @@ import pyarrow as pa
 
 from ..catalog import Catalog
 from ..errors import UsageError
-from ..lake import files
 from ..sqlfiles import load_sql
 from .options import MaterializeOptions
 from .select import Selection, resolve
+from .target import output_present
 
 MANIFEST_VERSION = 1
 
@@ -68,7 +67,7 @@ def build_manifest(
             "input_cadences": int(sum(lcs.members.column("row_count").to_pylist())),
             "unmatched_lc_ids": lcs.selection.n_unmatched,
         },
-        "lake": str(lcs.root),
+        "lake": lcs.catalog.layout.url,
         "created_at": datetime.now(UTC).isoformat(),
         "software": software_versions(),
         "lightcurves": members,
@@ -120,11 +119,6 @@ def list_sets(catalog: Catalog) -> pa.Table:
         table = con.sql(load_sql("materialize/sets_list.sql")).to_arrow_table()
     present = [output_present(p) for p in table.column("output_path").to_pylist()]
     return table.append_column("output_present", pa.array(present, pa.bool_()))
-
-
-def output_present(path: str | None) -> bool:
-    """Whether a set's output is still where it was written (users move and delete them)."""
-    return bool(path) and files.taken(Path(path))
 
 
 @dataclass

@@ -1,0 +1,369 @@
+"""Where a set is written: a local file or folder, or an object on a store (s3://bucket/sets/s1.parquet).
+
+The rules are the same for both (see lake/outputs.py for local paths): never into the lake, nor over
+what holds it; without --overwrite nothing existing is replaced; with it only an earlier set's output,
+as the manifest beside it says; the output becomes visible whole, and only once the set is recorded.
+
+Locally the output is written under a temporary name beside the target and renamed into place. An
+object store has no rename: the object is sent as a multipart upload that is completed only at
+publication (an upload abandoned by an error or a killed run never appears), and, without
+--overwrite, completed only if the key is still free (a conditional write, where the store has one).
+pyarrow's own output stream cannot be used for this: closing it, even after an error, completes the
+upload and would publish half a file.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import posixpath
+import secrets
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlparse
+
+from ..errors import UsageError
+from ..extras import require
+from ..lake import files
+from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
+from ..lake.storage import Storage, is_remote, normalize_url
+from ..layout import LakeLayout
+
+MANIFEST_SUFFIX = ".manifest.json"
+FOLDER_FORMAT = "lightkurve-fits"
+
+
+def set_target(out: str | os.PathLike[str], layout: LakeLayout) -> SetTarget:
+    """The target --out names: an object URL, or a local path (`file://` too)."""
+    text = os.fspath(out)
+    if is_remote(text):
+        return ObjectTarget(text, layout)
+    if text.startswith("file://"):
+        text = urlparse(text).path
+    return LocalTarget(Path(text), layout)
+
+
+class Staged:
+    """An output being written that appears at its final name only when published."""
+
+    def open(self) -> IO[bytes] | Any:
+        """The stream to write the file into (closing it does not publish)."""
+        raise NotImplementedError
+
+    @property
+    def path(self) -> Path:
+        """A local folder to write into (lightkurve-fits)."""
+        raise UsageError("this output is written as one file, not a folder")
+
+    def publish(self, *, replace: bool) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Remove what was written unless it was published (always safe to call)."""
+
+
+class SetTarget:
+    """A set's output and the manifest beside it."""
+
+    display: str  # the output as users name it and as the set record keeps it
+    name: str  # its last component
+
+    def check(self, *, format: str, overwrite: bool) -> None:
+        raise NotImplementedError
+
+    def default_set_name(self, format: str) -> str:
+        return self.name if format == FOLDER_FORMAT else posixpath.splitext(self.name)[0]
+
+    @property
+    def manifest_display(self) -> str:
+        raise NotImplementedError
+
+    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+        raise NotImplementedError
+
+    def stage_manifest(self, *, exclusive: bool) -> Staged:
+        raise NotImplementedError
+
+    def remove_output(self) -> None:
+        """Remove the published output (its manifest could not follow it)."""
+        raise NotImplementedError
+
+    def remove_stale_temporaries(self) -> None:
+        """Leftovers of killed runs beside the output, where they can be told from a live run's."""
+
+    def parts_folder(self) -> tuple[Storage, str]:
+        """The output's folder and a new temporary prefix in it, for parts written by tasks."""
+        raise NotImplementedError
+
+    def present(self) -> bool:
+        raise NotImplementedError
+
+
+# -- local paths ---------------------------------------------------------------------------------
+class _LocalStaged(Staged):
+    def __init__(self, final: Path) -> None:
+        self.final = final
+        self.tmp = temporary_beside(final)
+
+    def open(self):
+        files.make_dirs(self.final.parent)
+        return files.open_output(self.tmp)
+
+    @property
+    def path(self) -> Path:
+        files.make_dirs(self.final.parent)
+        return self.tmp
+
+    def publish(self, *, replace: bool) -> None:
+        _publish(self.tmp, self.final, replace=replace)
+
+    def discard(self) -> None:
+        files.remove_any(self.tmp)
+
+
+class LocalTarget(SetTarget):
+    def __init__(self, path: Path, layout: LakeLayout) -> None:
+        self.path = Path(os.path.abspath(path))
+        self.protected = layout.protected_root
+        self.display = str(self.path)
+        self.name = self.path.name
+
+    @property
+    def manifest_path(self) -> Path:
+        return manifest_path_for(self.path)
+
+    @property
+    def manifest_display(self) -> str:
+        return str(self.manifest_path)
+
+    def check(self, *, format: str, overwrite: bool) -> None:
+        self.path = check_set_output(self.protected, self.path, format=format, overwrite=overwrite)
+        check_output(self.protected, self.manifest_path, overwrite=overwrite)
+
+    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+        return _LocalStaged(self.path)
+
+    def stage_manifest(self, *, exclusive: bool) -> Staged:
+        return _LocalStaged(self.manifest_path)
+
+    def remove_output(self) -> None:
+        files.remove_any(self.path)
+
+    def remove_stale_temporaries(self) -> None:
+        remove_stale_temporaries(self.path)
+
+    def parts_folder(self) -> tuple[Storage, str]:
+        return Storage.from_url(self.path.parent), temporary_beside(self.path).name
+
+    def present(self) -> bool:
+        return files.taken(self.path)
+
+
+def manifest_path_for(path: Path) -> Path:
+    return path.parent / f"{path.name}{MANIFEST_SUFFIX}"
+
+
+def check_set_output(lake_root: Path, path: Path, *, format: str, overwrite: bool) -> Path:
+    """Where a set may be written (see lake.outputs): --overwrite replaces only an earlier set's file or folder."""
+    folder = format == FOLDER_FORMAT
+    return check_output(
+        lake_root,
+        path,
+        overwrite=overwrite,
+        folder=folder,
+        replaceable_folder=_earlier_fits_set,
+        replaceable_file=_earlier_set_file,
+    )
+
+
+def _earlier_output(path: Path) -> dict | None:
+    """The output entry of the manifest beside `path` when that manifest names `path`."""
+    try:
+        manifest = json.loads(manifest_path_for(path).read_text())
+    except (OSError, ValueError):
+        return None
+    output = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(output, dict) or Path(str(output.get("path", ""))) != path:
+        return None
+    return output
+
+
+def _earlier_set_file(path: Path) -> bool:
+    """A file an earlier set wrote (never a user's file, nor another set's manifest)."""
+    output = _earlier_output(path)
+    return output is not None and output.get("format") != FOLDER_FORMAT
+
+
+def _earlier_fits_set(folder: Path) -> bool:
+    """A folder an earlier lightkurve-fits set wrote: its manifest beside it names it, and it holds FITS files only."""
+    output = _earlier_output(folder)
+    if output is None or output.get("format") != FOLDER_FORMAT:
+        return False
+    return all(entry.is_file() and entry.name.endswith(".fits") for entry in folder.iterdir())
+
+
+def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
+    """Rename into place; a replaced folder is moved aside first (rename cannot replace a folder)."""
+    aside = None
+    if replace and files.is_dir(final):  # a folder cannot be renamed over: move the old one aside first
+        aside = temporary_beside(final, "old")
+        files.publish(final, aside)
+    elif not replace and files.taken(final):
+        raise UsageError(f"{final} appeared while writing", hint="pass --overwrite or choose another --out")
+    files.publish(tmp, final)
+    if aside is not None:
+        files.remove_any(aside)
+
+
+# -- objects ---------------------------------------------------------------------------------------
+def _object_filesystem(scheme: str):
+    """The fsspec filesystem of a store, built afresh from the store's environment variables."""
+    fsspec = require("fsspec", "s3", "outputs on object storage")
+    if scheme == "s3":
+        require("s3fs", "s3", "outputs on S3")
+    try:
+        return fsspec.filesystem(scheme, skip_instance_cache=True)
+    except (ImportError, ValueError) as exc:
+        raise UsageError(
+            f"cannot write to {scheme}:// here ({exc})", hint="write the set to s3:// or a local path"
+        ) from None
+
+
+class _ObjectStaged(Staged):
+    """A multipart upload completed only by publish (fsspec's autocommit=False)."""
+
+    def __init__(self, fs, url: str, *, exclusive: bool) -> None:
+        parsed = urlparse(url)
+        self.url = url
+        self.fs = fs
+        self.key = f"{parsed.netloc}/{parsed.path.lstrip('/')}"
+        # S3 completes an upload opened with "xb" only if nothing is at the key by then.
+        self.mode = "xb" if exclusive and parsed.scheme == "s3" else "wb"
+        self.exclusive = exclusive
+        self._file = None
+        self._published = False
+
+    def open(self):
+        self._file = self.fs.open(self.key, self.mode, autocommit=False)
+        return self._file
+
+    def publish(self, *, replace: bool) -> None:
+        if self._file is None:
+            raise RuntimeError("nothing was written")
+        self._file.close()  # uploads what is buffered; the object does not exist yet
+        if self.exclusive and self.mode == "wb" and self.fs.exists(self.key):
+            raise UsageError(f"{self.url} appeared while writing", hint="pass --overwrite or choose another --out")
+        try:
+            self._file.commit()
+        except FileExistsError:
+            raise UsageError(
+                f"{self.url} appeared while writing", hint="pass --overwrite or choose another --out"
+            ) from None
+        self._published = True
+
+    def discard(self) -> None:
+        if self._file is not None and not self._published:
+            self._file.discard()  # aborts the multipart upload: its parts are dropped by the store
+            self._file = None
+
+
+class ObjectTarget(SetTarget):
+    def __init__(self, url: str, layout: LakeLayout) -> None:
+        parsed = urlparse(url)
+        key = parsed.path.lstrip("/")
+        if not parsed.netloc or not key or key.endswith("/"):
+            raise UsageError(f"--out {url} names no object", hint="e.g. --out s3://BUCKET/sets/NAME.parquet")
+        self.scheme, self.bucket, self.key = parsed.scheme, parsed.netloc, key
+        self.display = f"{parsed.scheme}://{parsed.netloc}/{key}"
+        parent, self.name = posixpath.split(key)
+        self.folder = Storage.from_url(f"{parsed.scheme}://{parsed.netloc}/{parent}")
+        self.lake_url = layout.url
+
+    @property
+    def manifest_name(self) -> str:
+        return f"{self.name}{MANIFEST_SUFFIX}"
+
+    @property
+    def manifest_display(self) -> str:
+        return f"{self.display}{MANIFEST_SUFFIX}"
+
+    def check(self, *, format: str, overwrite: bool) -> None:
+        if format == FOLDER_FORMAT:
+            raise UsageError(
+                f"--out {self.display}: lightkurve-fits writes a folder of files, which goes to a local path only",
+                hint="write parquet, parquet-nested or csv to object storage, or the FITS folder to a local path",
+            )
+        self._check_outside_lake()
+        if self.folder.list_files(self.name + "/", limit_one=True):
+            raise UsageError(f"--out {self.display} is a folder (a prefix holding objects)", hint="name an object")
+        if self.folder.exists(self.name):
+            if not overwrite:
+                raise UsageError(
+                    f"--out {self.display} exists", hint="pass --overwrite to replace it, or choose another path"
+                )
+            if not self._earlier_set_object():
+                raise UsageError(
+                    f"--out {self.display} is an object that is not an earlier output of this command",
+                    hint="--overwrite replaces only such an object: choose a new path",
+                )
+        if not overwrite and self.folder.exists(self.manifest_name):
+            raise UsageError(
+                f"--out {self.manifest_display} exists", hint="pass --overwrite to replace it, or choose another path"
+            )
+
+    def _check_outside_lake(self) -> None:
+        """Never into the lake's prefix, nor at a key that is the lake's prefix or one of its parents."""
+        if not is_remote(self.lake_url):
+            return
+        lake = urlparse(normalize_url(self.lake_url))
+        if (lake.scheme, lake.netloc) != (self.scheme, self.bucket):
+            return
+        prefix = lake.path.strip("/")
+        if not prefix or self.key == prefix or self.key.startswith(prefix + "/"):
+            raise UsageError(
+                f"--out {self.display} is inside the lake {self.lake_url}",
+                hint="write outputs outside the lake's prefix",
+            )
+        if prefix.startswith(self.key + "/"):
+            raise UsageError(
+                f"--out {self.display} holds the lake {self.lake_url}", hint="choose a path outside the lake's prefix"
+            )
+
+    def _earlier_set_object(self) -> bool:
+        try:
+            manifest = json.loads(self.folder.read_bytes(self.manifest_name))
+        except (OSError, ValueError):
+            return False
+        output = manifest.get("output") if isinstance(manifest, dict) else None
+        return isinstance(output, dict) and output.get("path") == self.display and output.get("format") != FOLDER_FORMAT
+
+    @functools.cached_property
+    def _fs(self):  # one client for the output and its manifest (a new one costs a connection set-up)
+        return _object_filesystem(self.scheme)
+
+    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+        return _ObjectStaged(self._fs, self.display, exclusive=exclusive)
+
+    def stage_manifest(self, *, exclusive: bool) -> Staged:
+        return _ObjectStaged(self._fs, self.manifest_display, exclusive=exclusive)
+
+    def remove_output(self) -> None:
+        self.folder.delete(self.name)
+
+    def parts_folder(self) -> tuple[Storage, str]:
+        return self.folder, f".{self.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+
+    def present(self) -> bool:
+        return self.folder.exists(self.name)
+
+
+def output_present(output: str | None) -> bool:
+    """Whether a set's output is still where it was written (users move and delete them)."""
+    if not output:
+        return False
+    if is_remote(output):
+        parsed = urlparse(output)
+        parent, name = posixpath.split(parsed.path.lstrip("/"))
+        return Storage.from_url(f"{parsed.scheme}://{parsed.netloc}/{parent}").exists(name)
+    return files.taken(Path(output))
