@@ -218,7 +218,18 @@ def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
 
 # -- objects ---------------------------------------------------------------------------------------
 def _object_filesystem(scheme: str):
-    """The fsspec filesystem of a store, built afresh from the store's environment variables."""
+    """The fsspec filesystem of a store, for the store's environment variables as they are now."""
+    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_STORE_ENV_PREFIXES)))
+    return _filesystem_for(scheme, settings, os.getpid())
+
+
+_STORE_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
+
+
+@functools.lru_cache(maxsize=8)
+def _filesystem_for(scheme: str, settings: tuple, pid: int):
+    """One client per store settings and process: a new one costs 0.3-0.8 s of set-up at its first request
+    (measured against a loopback S3), which every output would pay twice (object and manifest)."""
     fsspec = require("fsspec", "s3", "outputs on object storage")
     if scheme == "s3":
         require("s3fs", "s3", "outputs on S3")
@@ -252,6 +263,7 @@ class _ObjectStaged(Staged):
         if self._file is None:
             raise RuntimeError("nothing was written")
         self._file.close()  # uploads what is buffered; the object does not exist yet
+        self.fs.invalidate_cache(self.key)
         if self.exclusive and self.mode == "wb" and self.fs.exists(self.key):
             raise UsageError(f"{self.url} appeared while writing", hint="pass --overwrite or choose another --out")
         try:
@@ -339,7 +351,7 @@ class ObjectTarget(SetTarget):
         return isinstance(output, dict) and output.get("path") == self.display and output.get("format") != FOLDER_FORMAT
 
     @functools.cached_property
-    def _fs(self):  # one client for the output and its manifest (a new one costs a connection set-up)
+    def _fs(self):
         return _object_filesystem(self.scheme)
 
     def stage(self, *, folder: bool, exclusive: bool) -> Staged:
