@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -273,3 +274,22 @@ def test_a_worker_killed_mid_materialize(
     assert got.to_pandas().equals(expected.to_pandas())  # NaN flux errors (QLP has none for SAP) compare equal
     assert result.n_rows == expected.num_rows
     assert [k for k in s3_env.filesystem().find(bucket) if "/." in k] == []
+
+
+@pytest.mark.slow
+def test_the_readme_command_on_a_dask_scheduler(s3_env, s3_lake, dask_cluster, dask_client) -> None:
+    url, catalog = s3_lake
+    out = f"s3://{_bucket(url)}/sets/s1.parquet"
+    selection = "SELECT lc_id FROM lightcurves WHERE sector = 1"
+    start = time.time()
+    dask_client.get_task_stream(start=start)  # the scheduler records tasks from the first such request on
+    proc = run_cli(
+        "--lake", url, "--catalog", str(catalog), "--executor", "dask", "--scheduler", dask_cluster.scheduler_address,
+        "materialize", selection, "--out", out,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert f"-> {out} (parquet)" in proc.stderr and f"manifest {out}.manifest.json" in proc.stderr
+    ran = [str(task["key"]) for task in dask_client.get_task_stream(start=start)]
+    assert any(key.startswith("materialize_part") for key in ran), ran  # the cadences were read on the cluster
+    expected = Lake(url, catalog=catalog).materialize(selection).to_arrow()
+    assert pq.read_table(out.removeprefix("s3://"), filesystem=s3_env.filesystem()).equals(expected)
