@@ -21,7 +21,7 @@ import pytest
 from larun_lake import Lake, UsageError
 from larun_lake.executors import TaskRunner
 from larun_lake.layout import LakeLayout
-from larun_lake.materialize import frame, tasks
+from larun_lake.materialize import frame, target, tasks
 from larun_lake.materialize.target import set_target
 from tests.conftest import K2_C4, KEPLER_Q2, QLP_S24, SPOC_S1, run_cli
 from tests.fitsgen import make_spoc_set
@@ -157,7 +157,9 @@ def test_out_inside_the_lake_prefix_is_refused(s3_env, s3_lake) -> None:
 
 
 @pytest.mark.slow
-def test_an_existing_object_is_replaced_only_when_an_earlier_set_wrote_it(s3_env, s3_lake) -> None:
+def test_an_existing_object_is_replaced_only_when_an_earlier_set_wrote_it(
+    s3_env, s3_lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url, catalog = s3_lake
     fs = s3_env.filesystem()
     user_object = f"{_bucket(url)}/mine/notes.parquet"
@@ -173,7 +175,12 @@ def test_an_existing_object_is_replaced_only_when_an_earlier_set_wrote_it(s3_env
     assert fs.cat(user_object) == b"a user's own file"
 
     earlier = f"s3://{_bucket(url)}/mine/tess.parquet"
+    # Task parts of a run killed on some machine: removed by the next write there once they are old enough.
+    fs.pipe_file(f"{_bucket(url)}/mine/.tess.parquet.tmp-4242-0badcafe/part-00000.arrow", b"parts")
+    monkeypatch.setattr(target, "STALE_AFTER_S", 0.0)
     first = lake.materialize(ALL).write(earlier)
+    fs.invalidate_cache()
+    assert fs.find(f"{_bucket(url)}/mine") == [user_object, earlier[5:], f"{earlier[5:]}.manifest.json"]
     with pytest.raises(UsageError, match="exists"):
         lake.materialize(ALL, normalize=True).write(earlier)
     second = lake.materialize(ALL, normalize=True).write(earlier, overwrite=True)

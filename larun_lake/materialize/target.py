@@ -18,10 +18,14 @@ import functools
 import json
 import os
 import posixpath
+import re
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
+
+import pyarrow.fs as pafs
 
 from ..errors import UsageError
 from ..extras import require
@@ -32,6 +36,8 @@ from ..layout import LakeLayout
 
 MANIFEST_SUFFIX = ".manifest.json"
 FOLDER_FORMAT = "lightkurve-fits"
+STALE_AFTER_S = 24 * 3600.0  # a temporary prefix on an object store untouched this long belongs to a dead run
+_TEMPORARY = re.compile(r"^\..+\.tmp-\d+-[0-9a-f]{8}$")  # as lake.outputs.temporary_beside names them
 
 
 def set_target(out: str | os.PathLike[str], layout: LakeLayout) -> SetTarget:
@@ -362,6 +368,20 @@ class ObjectTarget(SetTarget):
 
     def remove_output(self) -> None:
         self.folder.delete(self.name)
+
+    def remove_stale_temporaries(self) -> None:
+        """Task parts of runs killed before they cleaned up. Whether a run on another machine still lives
+        cannot be asked, so a temporary prefix none of whose objects changed for STALE_AFTER_S is a dead run's."""
+        selector = pafs.FileSelector(self.folder.path(), recursive=False, allow_not_found=True)
+        mine = f".{self.name}.tmp-"
+        for entry in self.folder.fs.get_file_info(selector):
+            name = posixpath.basename(entry.path)
+            if entry.type != pafs.FileType.Directory or not name.startswith(mine) or not _TEMPORARY.match(name):
+                continue
+            inside = self.folder.fs.get_file_info(pafs.FileSelector(entry.path, recursive=True))
+            newest = max((i.mtime for i in inside if i.mtime is not None), default=None)
+            if newest is None or (datetime.now(UTC) - newest).total_seconds() > STALE_AFTER_S:
+                self.folder.delete_tree(name)
 
     def parts_folder(self) -> tuple[Storage, str]:
         return self.folder, f".{self.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
