@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from larun_lake import Lake, UsageError
+from larun_lake.errors import FileSystemError
 from larun_lake.executors import TaskRunner
 from larun_lake.layout import LakeLayout
 from larun_lake.materialize import frame, target, tasks
@@ -300,3 +301,35 @@ def test_the_readme_command_on_a_dask_scheduler(s3_env, s3_lake, dask_cluster, d
     assert any(key.startswith("materialize_part") for key in ran), ran  # the cadences were read on the cluster
     expected = Lake(url, catalog=catalog).materialize(selection).to_arrow()
     assert pq.read_table(out.removeprefix("s3://"), filesystem=s3_env.filesystem()).equals(expected)
+
+
+def test_the_output_store_unreachable_mid_write(
+    s3_server_private, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.s3server import use_s3_server
+
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([SPOC_S1, QLP_S24, KEPLER_Q2])
+    use_s3_server(monkeypatch, s3_server_private)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # fail at once rather than after the client's back-off
+    bucket = s3_server_private.create_bucket()
+    out = f"s3://{bucket}/sets/cut.parquet"
+    batches = iter(range(100))
+    real = frame.assemble
+
+    def stop_the_store(plan, pieces, lo, hi):
+        if next(batches) == 1:
+            s3_server_private.stop()
+        return real(plan, pieces, lo, hi)
+
+    monkeypatch.setattr(frame, "assemble", stop_the_store)
+    lcs = lake.materialize(ALL)
+    lcs.batch_rows = 1
+    with pytest.raises(FileSystemError) as failure:
+        lcs.write(out)
+    assert failure.value.exit_code == 3
+    assert str(failure.value).startswith(f"cannot write {out}: ")
+    assert "\n" not in str(failure.value)
+    s3_server_private.restart()
+    assert s3_server_private.filesystem().find(bucket) == []
+    assert lake.sets().df().empty

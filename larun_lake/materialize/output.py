@@ -108,23 +108,24 @@ def write_set(
     manifest_file = target.stage_manifest(exclusive=not overwrite)
     use_tasks = runner is not None and format == "parquet"
     try:
-        with runner() if use_tasks else nullcontext(None) as executor:
-            _write_data(lcs, target, data, format, executor)
-        counts = lcs.rows_per_lightcurve or {}
-        manifest = build_manifest(lcs, name=name, output=target.display, fmt=format, rows_per_lightcurve=counts)
-        with manifest_file.open() as stream:
-            stream.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
-        # A remote lake's lease is held only while the set is recorded, not while it is written.
-        with lcs.catalog.writing("materialize"):
-            with lcs.catalog.write("materialize") as con:
-                record_set(con, manifest, target.manifest_display)
-                data.publish(replace=overwrite)
-                try:
-                    manifest_file.publish(replace=overwrite)
-                except BaseException:
-                    target.remove_output()  # no output without its manifest (the set record rolls back too)
-                    raise
-            lcs.catalog.publish_snapshot()
+        with target.failures():
+            with runner() if use_tasks else nullcontext(None) as executor:
+                _write_data(lcs, target, data, format, executor)
+            counts = lcs.rows_per_lightcurve or {}
+            manifest = build_manifest(lcs, name=name, output=target.display, fmt=format, rows_per_lightcurve=counts)
+            with manifest_file.open() as stream:
+                stream.write(json.dumps(manifest, indent=1, default=str).encode() + b"\n")
+            # A remote lake's lease is held only while the set is recorded, not while it is written.
+            with lcs.catalog.writing("materialize"):
+                with lcs.catalog.write("materialize") as con:
+                    record_set(con, manifest, target.manifest_display)
+                    data.publish(replace=overwrite)
+                    try:
+                        manifest_file.publish(replace=overwrite)
+                    except BaseException:
+                        target.remove_output()  # no output without its manifest (the set record rolls back too)
+                        raise
+                lcs.catalog.publish_snapshot()
     finally:
         data.discard()
         manifest_file.discard()

@@ -14,12 +14,14 @@ upload and would publish half a file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import posixpath
 import re
 import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -27,7 +29,7 @@ from urllib.parse import urlparse
 
 import pyarrow.fs as pafs
 
-from ..errors import UsageError
+from ..errors import FileSystemError, UsageError
 from ..extras import require
 from ..lake import files
 from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
@@ -104,6 +106,11 @@ class SetTarget:
 
     def present(self) -> bool:
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def failures(self) -> Iterator[None]:
+        """Around the writing: a failure of the output's store becomes one line naming the output."""
+        yield
 
 
 # -- local paths ---------------------------------------------------------------------------------
@@ -282,7 +289,10 @@ class _ObjectStaged(Staged):
 
     def discard(self) -> None:
         if self._file is not None and not self._published:
-            self._file.discard()  # aborts the multipart upload: its parts are dropped by the store
+            # Aborts the multipart upload: the store drops its parts. An abort that fails (the store is
+            # unreachable) leaves an upload that never completes, invisible: the first error is the one to raise.
+            with contextlib.suppress(OSError):
+                self._file.discard()
             self._file = None
 
 
@@ -388,6 +398,33 @@ class ObjectTarget(SetTarget):
 
     def present(self) -> bool:
         return self.folder.exists(self.name)
+
+    @contextlib.contextmanager
+    def failures(self) -> Iterator[None]:
+        # The object-store client's own errors (the store unreachable, a request refused); the lake's
+        # reads raise OSError through pyarrow, and those keep their own meaning.
+        try:
+            yield
+        except _client_errors() as exc:
+            reason = " ".join((str(exc).strip().partition("\n")[0] or type(exc).__name__).split())
+            raise FileSystemError(
+                f"cannot write {self.display}: {reason}",
+                hint="check that the store is reachable and its credentials may write there, then run the "
+                "command again; nothing was published",
+            ) from exc
+
+
+def _client_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = []
+    with contextlib.suppress(ImportError):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors += [BotoCoreError, ClientError]
+    with contextlib.suppress(ImportError):
+        from aiohttp import ClientError as HttpClientError
+
+        errors.append(HttpClientError)
+    return tuple(errors)
 
 
 def output_present(output: str | None) -> bool:
