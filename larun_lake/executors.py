@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import quality
-from .errors import UsageError
+from .errors import ConfigError, UsageError
 from .extras import require
 
 
@@ -108,9 +108,9 @@ class DaskRunner(TaskRunner):
             if scheduler:
                 try:
                     client = distributed.Client(scheduler, timeout="10s")
-                except OSError as exc:
-                    raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})",
-                                     hint="check the address (tcp://HOST:8786) and that the scheduler runs") from None
+                except OSError as exc:  # a configuration problem, as an unreachable lake is
+                    raise ConfigError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})",
+                                      hint="check the address (tcp://HOST:8786) and that the scheduler runs") from None
             else:
                 cluster = distributed.LocalCluster(
                     n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None

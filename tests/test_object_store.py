@@ -247,3 +247,18 @@ def test_dask_executor_without_the_extra_says_which_to_install(tmp_path: Path) -
     assert len(lines) == 1
     assert "the dask executor needs the 'dask' extra" in lines[0] and "pip install 'larun-lake[dask]'" in lines[0]
     assert not (tmp_path / "lake").exists()  # refused before anything was created
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = run_cli("--lake", str(tmp_path / "lake"), "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                   "import", str(SPOC_S1))
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--scheduler tcp://127.0.0.1:{port}: cannot reach the Dask scheduler" in lines[0]
+    assert not (tmp_path / "lake").exists()
