@@ -1,12 +1,15 @@
-"""Every on-disk name in a lake: folders, partition keys, data-file names and light-curve ids.
+"""Every name in a lake: folders, partition keys, data-file names and light-curve ids.
 
 This module both builds and parses them, so the README's directory tree and the code agree.
+The lake root is a local folder or an object-store prefix (see lake/storage.py):
 
-    <lake>/catalog.duckdb
+    <lake>/catalog.duckdb   (local lakes; a remote lake's catalog lives on the writer's disk)
     <lake>/cadences/mission=<M>/author=<A>/period=<P>/part-<run>-<n>.parquet
+                                                      part-<run>-c<chunk>-<n>.parquet (object stores)
     <lake>/tic/hpx=<pixel>/part-*.parquet
-    <lake>/_staging/      files being written (never read)
+    <lake>/_staging/      files being written on a local lake (never read)
     <lake>/_history/      superseded rows, same partitioning as cadences
+    <lake>/_catalog/      snapshots of the catalog (v<N>/, LATEST) and a remote lake's writer LEASE
     <lake>/raw/mastDownload/<obs_collection>/<obs_id>/<file>   kept FITS (harvest --keep-fits)
 """
 
