@@ -27,8 +27,6 @@ from .extras import require
 class TaskRunner:
     """Submits tasks and hands back futures with `.result(timeout=...)`."""
 
-    distributed = False  # tasks may run on other machines
-
     def submit(self, fn: Callable, *args: Any) -> Future:
         raise NotImplementedError
 
@@ -98,8 +96,6 @@ class ExecutorRunner(TaskRunner):
 class DaskRunner(TaskRunner):
     """Tasks on a Dask cluster: a caller's `distributed.Client`, a scheduler address, or a LocalCluster
     sized to this machine when no address is given (closed again with the runner)."""
-
-    distributed = True
 
     def __init__(self, client: Any = None, *, scheduler: str | None = None) -> None:
         distributed = require("distributed", "dask", "the dask executor")

@@ -64,11 +64,8 @@ def publish(con: duckdb.DuckDBPyConnection, layout: LakeLayout) -> str:
     not used before LATEST, written last, points at it.
     """
     store = layout.store
-    numbers = [int(name[1:]) for name in _versions(layout)]
-    current = latest(layout)
-    if current:
-        numbers.append(int(current[0].rsplit("/v", 1)[1]))
-    name = f"v{max(numbers, default=0) + 1:06d}"
+    present = _versions(layout)
+    name = f"v{max((int(v[1:]) for v in present), default=0) + 1:06d}"
     final = f"{SNAPSHOT}/{name}"
     target = f"{SNAPSHOT}/.{name}.tmp-{os.getpid()}" if store.is_local else final
     existing = {t for (t,) in con.execute(
@@ -93,16 +90,16 @@ def publish(con: duckdb.DuckDBPyConnection, layout: LakeLayout) -> str:
     info = {"version": name, "lake_id": meta.get("lake_id"), "schema_version": meta.get("schema_version"),
             "rows": counts}
     store.write_bytes(f"{SNAPSHOT}/{LATEST}", json.dumps(info).encode())
-    _prune(layout, counts.get("lightcurve_versions", 0), keep=name)
+    _prune(layout, present, counts.get("lightcurve_versions", 0))
     return final
 
 
-def _prune(layout: LakeLayout, versions_now: int, *, keep: str) -> None:
+def _prune(layout: LakeLayout, older: list[str], versions_now: int) -> None:
     """Keep the newest KEEP snapshots, and the newest older one that knew more light-curve versions than
     the catalog does now (a catalog that lost rows must not push out the snapshot that still has them)."""
     store = layout.store
     kept_richer = False
-    for old in [v for v in reversed(_versions(layout)) if v != keep][KEEP - 1:]:
+    for old in list(reversed(older))[KEEP - 1:]:  # the new snapshot is the first of the KEEP
         if not kept_richer:
             try:
                 with store.open_input(f"{SNAPSHOT}/{old}/lightcurve_versions.parquet") as source:

@@ -6,7 +6,6 @@ which works on object stores too; this module is the local side, on pyarrow's lo
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -32,12 +31,6 @@ def remove(path: Path) -> None:
         _LOCAL.delete_file(str(path))
 
 
-def remove_tree(path: Path) -> None:
-    info = _LOCAL.get_file_info(str(path))
-    if info.type == pafs.FileType.Directory:
-        _LOCAL.delete_dir(str(path))
-
-
 def remove_empty_dirs(path: Path, *, stop: Path) -> None:
     """Remove `path` and then its parents while they are empty folders, never `stop` or above it.
 
@@ -55,7 +48,8 @@ def remove_empty_dirs(path: Path, *, stop: Path) -> None:
 def remove_any(path: Path) -> None:
     """Remove a file or a folder tree, whichever is there."""
     remove(path)
-    remove_tree(path)
+    if _LOCAL.get_file_info(str(path)).type == pafs.FileType.Directory:
+        _LOCAL.delete_dir(str(path))
 
 
 def exists(path: Path) -> bool:
@@ -73,31 +67,3 @@ def taken(path: Path) -> bool:
 
 def open_output(path: Path) -> pa.NativeFile:
     return _LOCAL.open_output_stream(str(path))
-
-
-def size(path: Path) -> int:
-    return _LOCAL.get_file_info(str(path)).size
-
-
-def _listing(root: Path, suffix: str) -> list[pafs.FileInfo]:
-    if _LOCAL.get_file_info(str(root)).type != pafs.FileType.Directory:
-        return []
-    selector = pafs.FileSelector(str(root), recursive=True)
-    return [i for i in _LOCAL.get_file_info(selector) if i.type == pafs.FileType.File and i.path.endswith(suffix)]
-
-
-def list_files(root: Path, suffix: str = ".parquet") -> list[Path]:
-    return sorted(Path(i.path) for i in _listing(root, suffix))
-
-
-def total_size(root: Path, suffix: str = "") -> int:
-    """Bytes of the files below root (one listing, no stat per file)."""
-    return sum(i.size for i in _listing(root, suffix))
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with _LOCAL.open_input_stream(str(path)) as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -100,10 +100,6 @@ class Storage:
         """The filesystem's name for a relative path (what pyarrow readers take with `fs`)."""
         return posixpath.join(self.base, rel) if rel else self.base
 
-    def uri(self, rel: str = "") -> str:
-        """The name users see and other tools open: a local path or an object URL."""
-        return posixpath.join(self.url, rel) if rel else self.url
-
     def local_path(self, rel: str = "") -> Path:
         if not self.is_local:
             raise ValueError(f"{self.url} is not a local lake")
@@ -115,11 +111,6 @@ class Storage:
 
     def exists(self, rel: str) -> bool:
         return self._info(rel).type == pafs.FileType.File
-
-    def is_dir(self, rel: str = "") -> bool:
-        if self.is_local:
-            return self._info(rel).type == pafs.FileType.Directory
-        return bool(self.list_files(rel, limit_one=True))  # an object store has prefixes, not folders
 
     def size(self, rel: str) -> int:
         return self._info(rel).size
