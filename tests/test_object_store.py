@@ -262,3 +262,29 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_3(tmp_path: Path) -> None
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and f"--scheduler tcp://127.0.0.1:{port}: cannot reach the Dask scheduler" in lines[0]
     assert not (tmp_path / "lake").exists()
+
+
+def test_a_reader_caches_snapshots_without_touching_files_beside_its_catalog(s3_lake_url: str, tmp_path: Path) -> None:
+    folder = _inputs(tmp_path, n_generated=2)
+    writer = Lake(s3_lake_url, catalog=tmp_path / "writer" / "catalog.duckdb")
+    writer.import_files([folder])
+    # A reader whose catalog path is in a folder of the user's own files, some named like cached snapshots.
+    work = tmp_path / "work"
+    (work / "snapshots").mkdir(parents=True)
+    mine = [work / "notes.duckdb", work / "snapshots" / "old.duckdb", work / "other-v000001.duckdb"]
+    for path in mine:
+        path.write_bytes(b"the user's own")
+    reader = Lake(s3_lake_url, catalog=work / "catalog.duckdb")
+    assert reader.sql("SELECT count(*) FROM lightcurves").fetchall() == [(6,)]
+    writer.import_files([folder])  # a new snapshot: the reader's cached one is replaced
+    assert reader.sql("SELECT count(*) FROM lightcurves").fetchall() == [(6,)]
+    assert all(path.read_bytes() == b"the user's own" for path in mine)
+    cached = sorted(p.name for p in (work / "catalog.duckdb.snapshots").iterdir())
+    assert len(cached) == 1 and cached[0].endswith("-v000002.duckdb")
+    # A snapshot pointer naming a lake id that would lead out of the cache folder is not followed out of it.
+    store = writer.layout.store
+    info = json.loads(store.read_bytes("_catalog/LATEST"))
+    store.write_bytes("_catalog/LATEST", json.dumps({**info, "lake_id": "../../escape"}).encode())
+    assert reader.sql("SELECT count(*) FROM lightcurves").fetchall() == [(6,)]
+    assert not list(tmp_path.rglob("escape*"))
+    assert "lake-v000002.duckdb" in {p.name for p in (work / "catalog.duckdb.snapshots").iterdir()}

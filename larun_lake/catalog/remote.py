@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -168,8 +169,12 @@ def snapshot_catalog(layout: LakeLayout) -> Path | None:
     if found is None:
         return None
     rel, info = found
-    folder = layout.catalog.parent / "snapshots"
-    path = folder / f"{info.get('lake_id', 'lake')}-{info['version']}.duckdb"
+    # The folder is named after the catalog file, so that it is this program's own even beside a user's files;
+    # the lake id comes from the store and is used in a name only when it is a plain id.
+    folder = layout.catalog.with_name(f"{layout.catalog.name}.snapshots")
+    lake_id = str(info.get("lake_id") or "")
+    lake_id = lake_id if re.fullmatch(r"[A-Za-z0-9]{1,64}", lake_id) else "lake"
+    path = folder / f"{lake_id}-{info['version']}.duckdb"
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{path.name}.tmp-{os.getpid()}"
@@ -179,8 +184,8 @@ def snapshot_catalog(layout: LakeLayout) -> Path | None:
         finally:
             tmp.unlink(missing_ok=True)
             tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
-        for old in folder.glob("*.duckdb"):  # earlier snapshots of this lake are of no further use
-            if old != path:
+        for old in folder.iterdir():  # this lake's earlier snapshots are of no further use; nothing else goes
+            if old != path and re.fullmatch(rf"{lake_id}-v\d{{6}}\.duckdb", old.name):
                 old.unlink(missing_ok=True)
     return path
 
