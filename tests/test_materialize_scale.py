@@ -208,13 +208,16 @@ def test_only_a_dead_runs_parts_are_removed_beside_an_object_output(
     for key in keep:
         fs.pipe_file(key, b"x")
     out = set_target(f"s3://{folder}/out.parquet", LakeLayout.at(url))
-    out.remove_stale_temporaries()
-    fs.invalidate_cache()
-    assert sorted(fs.find(folder)) == sorted(keep)
-    monkeypatch.setattr(target, "STALE_AFTER_S", 0.0)  # now the parts are old enough to be a dead run's
-    out.remove_stale_temporaries()
-    fs.invalidate_cache()
-    assert sorted(fs.find(folder)) == sorted(keep[1:])
+    try:
+        out.remove_stale_temporaries()
+        fs.invalidate_cache()
+        assert sorted(fs.find(folder)) == sorted(keep)
+        monkeypatch.setattr(target, "STALE_AFTER_S", 0.0)  # now the parts are old enough to be a dead run's
+        out.remove_stale_temporaries()
+        fs.invalidate_cache()
+        assert sorted(fs.find(folder)) == sorted(keep[1:])
+    finally:  # other tests look for leftovers in the bucket
+        fs.rm(folder, recursive=True)
 
 
 def test_a_failed_upload_leaves_nothing(s3_env, s3_lake, monkeypatch: pytest.MonkeyPatch) -> None:
