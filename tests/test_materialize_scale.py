@@ -192,6 +192,34 @@ def test_an_existing_object_is_replaced_only_when_an_earlier_set_wrote_it(
     assert lake.set_status("tess").record["content_hash"] == second.content_hash
 
 
+def test_only_a_dead_runs_parts_are_removed_beside_an_object_output(
+    s3_env, s3_lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _ = s3_lake
+    fs = s3_env.filesystem()
+    folder = f"{_bucket(url)}/kept"
+    keep = [
+        f"{folder}/.out.parquet.tmp-77-0badcafe/part-00000.arrow",  # a live run's (fresh) parts
+        f"{folder}/.out.parquet.tmp-notes/a.txt",  # a user's folder named almost like them
+        f"{folder}/.out.parquet.tmp-77-0badcafe.txt",  # a user's object named like them
+        f"{folder}/.other.parquet.tmp-77-0badcafe/part-00000.arrow",  # another output's parts
+        f"{folder}/out.parquet.tmp-77-0badcafe/part-00000.arrow",  # not hidden: not a temporary
+    ]
+    for key in keep:
+        fs.pipe_file(key, b"x")
+    out = set_target(f"s3://{folder}/out.parquet", LakeLayout.at(url))
+    try:
+        out.remove_stale_temporaries()
+        fs.invalidate_cache()
+        assert sorted(fs.find(folder)) == sorted(keep)
+        monkeypatch.setattr(target, "STALE_AFTER_S", 0.0)  # now the parts are old enough to be a dead run's
+        out.remove_stale_temporaries()
+        fs.invalidate_cache()
+        assert sorted(fs.find(folder)) == sorted(keep[1:])
+    finally:  # other tests look for leftovers in the bucket
+        fs.rm(folder, recursive=True)
+
+
 def test_a_failed_upload_leaves_nothing(s3_env, s3_lake, monkeypatch: pytest.MonkeyPatch) -> None:
     url, catalog = s3_lake
     fs = s3_env.filesystem()

@@ -104,7 +104,7 @@ def write_set(
     _check_name_free(lcs, name, overwrite)
 
     target.remove_stale_temporaries()
-    data = target.stage(folder=format == FOLDER_FORMAT, exclusive=not overwrite)
+    data = target.stage(exclusive=not overwrite)
     manifest_file = target.stage_manifest(exclusive=not overwrite)
     use_tasks = runner is not None and format == "parquet"
     try:

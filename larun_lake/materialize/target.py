@@ -33,7 +33,7 @@ from ..errors import FileSystemError, UsageError
 from ..extras import require
 from ..lake import files
 from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
-from ..lake.storage import Storage, is_remote, normalize_url
+from ..lake.storage import Storage, _s3fs, is_remote, normalize_url
 from ..layout import LakeLayout
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -87,7 +87,7 @@ class SetTarget:
     def manifest_display(self) -> str:
         raise NotImplementedError
 
-    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+    def stage(self, *, exclusive: bool) -> Staged:
         raise NotImplementedError
 
     def stage_manifest(self, *, exclusive: bool) -> Staged:
@@ -102,9 +102,6 @@ class SetTarget:
 
     def parts_folder(self) -> tuple[Storage, str]:
         """The output's folder and a new temporary prefix in it, for parts written by tasks."""
-        raise NotImplementedError
-
-    def present(self) -> bool:
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -154,7 +151,7 @@ class LocalTarget(SetTarget):
         self.path = check_set_output(self.protected, self.path, format=format, overwrite=overwrite)
         check_output(self.protected, self.manifest_path, overwrite=overwrite)
 
-    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+    def stage(self, *, exclusive: bool) -> Staged:
         return _LocalStaged(self.path)
 
     def stage_manifest(self, *, exclusive: bool) -> Staged:
@@ -168,9 +165,6 @@ class LocalTarget(SetTarget):
 
     def parts_folder(self) -> tuple[Storage, str]:
         return Storage.from_url(self.path.parent), temporary_beside(self.path).name
-
-    def present(self) -> bool:
-        return files.taken(self.path)
 
 
 def manifest_path_for(path: Path) -> Path:
@@ -231,23 +225,13 @@ def _publish(tmp: Path, final: Path, *, replace: bool) -> None:
 
 # -- objects ---------------------------------------------------------------------------------------
 def _object_filesystem(scheme: str):
-    """The fsspec filesystem of a store, for the store's environment variables as they are now."""
-    settings = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_STORE_ENV_PREFIXES)))
-    return _filesystem_for(scheme, settings, os.getpid())
-
-
-_STORE_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
-
-
-@functools.lru_cache(maxsize=8)
-def _filesystem_for(scheme: str, settings: tuple, pid: int):
-    """One client per store settings and process: a new one costs 0.3-0.8 s of set-up at its first request
-    (measured against a loopback S3), which every output would pay twice (object and manifest)."""
-    fsspec = require("fsspec", "s3", "outputs on object storage")
+    """The fsspec filesystem of a store. On S3 the lake's own client: one per store and process, since
+    a new one costs 0.3-0.8 s of set-up at its first request (measured against a loopback S3)."""
     if scheme == "s3":
-        require("s3fs", "s3", "outputs on S3")
+        return _s3fs()
+    fsspec = require("fsspec", "s3", "outputs on object storage")
     try:
-        return fsspec.filesystem(scheme, skip_instance_cache=True)
+        return fsspec.filesystem(scheme)
     except (ImportError, ValueError) as exc:
         raise UsageError(
             f"cannot write to {scheme}:// here ({exc})", hint="write the set to s3:// or a local path"
@@ -370,7 +354,7 @@ class ObjectTarget(SetTarget):
     def _fs(self):
         return _object_filesystem(self.scheme)
 
-    def stage(self, *, folder: bool, exclusive: bool) -> Staged:
+    def stage(self, *, exclusive: bool) -> Staged:
         return _ObjectStaged(self._fs, self.display, exclusive=exclusive)
 
     def stage_manifest(self, *, exclusive: bool) -> Staged:
@@ -395,9 +379,6 @@ class ObjectTarget(SetTarget):
 
     def parts_folder(self) -> tuple[Storage, str]:
         return self.folder, f".{self.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-
-    def present(self) -> bool:
-        return self.folder.exists(self.name)
 
     @contextlib.contextmanager
     def failures(self) -> Iterator[None]:
