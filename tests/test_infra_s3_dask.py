@@ -89,7 +89,7 @@ def test_pyarrow_s3_filesystem_pickles_with_its_endpoint_into_a_process_without_
 
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     # Importing pyarrow.fs registers the S3 shutdown at exit; a process that only unpickles the filesystem
-    # (which imports pyarrow._s3fs alone) aborts when it exits ("FinalizeS3 was not called").
+    # (which imports pyarrow.s3_client alone) aborts when it exits ("FinalizeS3 was not called").
     code = (
         "import pickle, sys, pyarrow.fs; fs = pickle.loads(open(sys.argv[1], 'rb').read());"
         "sys.stdout.buffer.write(fs.open_input_stream(sys.argv[2]).read())"

@@ -229,13 +229,14 @@ class Storage:
             # Not pyarrow's delete: it leaves an empty "folder" object behind to keep the parent, and
             # such objects make pandas' and fsspec's readers of the partitioned folders fail.
             with _as_os_error():
-                _s3fs().rm([self.path(rel) for rel in rels])
+                s3_client().rm([self.path(rel) for rel in rels])
 
     def _is_s3(self) -> bool:
         return self.url.startswith("s3://")
 
 
-def _s3fs():
+def s3_client():
+    """The s3fs client of this process for the store the AWS_* environment names (one per store settings)."""
     from ..extras import require
 
     s3fs = require("s3fs", "s3", "lakes on S3")
@@ -255,7 +256,7 @@ def _s3fs():
 
 def _s3_create_exclusive(path: str, data: bytes) -> bool:
     """S3's create-if-absent (If-None-Match: *) through s3fs, which pyarrow's S3 filesystem lacks."""
-    fs = _s3fs()
+    fs = s3_client()
     try:
         with _as_os_error():
             fs.pipe_file(path, data, mode="create")

@@ -33,7 +33,7 @@ from ..errors import FileSystemError, UsageError
 from ..extras import require
 from ..lake import files
 from ..lake.outputs import check_output, remove_stale_temporaries, temporary_beside
-from ..lake.storage import Storage, _s3fs, is_remote, normalize_url
+from ..lake.storage import Storage, is_remote, normalize_url, s3_client
 from ..layout import LakeLayout
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -228,7 +228,7 @@ def _object_filesystem(scheme: str):
     """The fsspec filesystem of a store. On S3 the lake's own client: one per store and process, since
     a new one costs 0.3-0.8 s of set-up at its first request (measured against a loopback S3)."""
     if scheme == "s3":
-        return _s3fs()
+        return s3_client()
     fsspec = require("fsspec", "s3", "outputs on object storage")
     try:
         return fsspec.filesystem(scheme)
