@@ -226,3 +226,24 @@ def test_worker_killed_mid_harvest(server: MastServer, s3_lake_url: str, dask_cl
     assert lake.sql("SELECT state, count(*) FROM products GROUP BY ALL").fetchall() == [("ingested", 30)]
     verify = lake.verify()
     assert verify.consistent and not verify.unknown
+
+
+def test_a_kept_copy_pulled_from_the_store_never_writes_through_a_link(tmp_path: Path) -> None:
+    """A link where the copy's temporary or final name goes is replaced, never followed into the user's file."""
+    from larun_lake.harvest.rawfiles import pull_from_store
+    from larun_lake.lake.storage import Storage
+
+    store = Storage.from_url(tmp_path / "lake")
+    rel = f"raw/mastDownload/Kepler/obs/{SPOC_S1.name}"
+    store.write_bytes(rel, SPOC_S1.read_bytes())
+    user_files = {name: tmp_path / name for name in ("notes.txt", "diary.txt")}
+    for path in user_files.values():
+        path.write_text("the user's own words")
+    dest = tmp_path / "cache" / "raw" / SPOC_S1.name
+    dest.parent.mkdir(parents=True)
+    dest.with_name(dest.name + ".part").symlink_to(user_files["notes.txt"])
+    dest.symlink_to(user_files["diary.txt"])
+    pull_from_store(store, rel, dest)
+    assert all(path.read_text() == "the user's own words" for path in user_files.values())
+    assert not dest.is_symlink() and dest.read_bytes() == SPOC_S1.read_bytes()
+    assert sorted(p.name for p in dest.parent.iterdir()) == [dest.name]

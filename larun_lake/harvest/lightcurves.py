@@ -30,7 +30,7 @@ from ..ingest.importer import Ingestor, storage_reason
 from ..lake import files
 from ..layout import STAGING
 from ..mast.download import DownloadJob
-from .fetch import fetch_verified
+from .fetch import Fetched, fetch_verified
 from .plan import FetchPlan, plan_fetch, raw_path, raw_relpath
 from .progress import ProgressFn, ProgressState
 from .rawfiles import keep_in_store, pull_from_store
@@ -40,7 +40,6 @@ from .tasks import TaskOptions, harvest_chunk, product_input
 
 if TYPE_CHECKING:
     from ..executors import TaskRunner
-    from ..mast.download import DownloadResult
 
 INGEST_GROUP_FILES = 32
 INGEST_GROUP_SECONDS = 3.0
@@ -177,7 +176,9 @@ class LightCurveHarvest:
             report.seconds = time.monotonic() - start
             report.metadata_requests = int(getattr(self.client, "requests_total", 0) or 0)
             if not dry_run:
-                status = "error" if failed else "interrupted" if report.interrupted else "ok" if report.ok else "partial"
+                status = (
+                    "error" if failed else "interrupted" if report.interrupted else "ok" if report.ok else "partial"
+                )
                 try:
                     with self.catalog.write("harvest lightcurves") as con:
                         runs.finish_run(con, run_id, status, report.counts())
@@ -257,10 +258,11 @@ class LightCurveHarvest:
             workers=self.workers,
             read_timeout=self.settings.timeout_s,
             on_bytes=self.progress.add_bytes,
-            on_download=lambda result: self._count(result, report),
+            on_download=lambda _: self.progress.update(files_done=self.progress.current.files_done + 1),
             on_retry=self._more_files,
         ):
             p = by_uri[fetched.job.data_uri]
+            _count(fetched, report)
             if not fetched.ok:
                 self._fail(p, fetched.state, fetched.reason or "download failed", run_id, report)
                 continue
@@ -295,9 +297,7 @@ class LightCurveHarvest:
         by_uri = {p.data_uri: p for p in products}
         for done in ingestor.in_order(futures):
             for fetched in done.fetched:
-                report.download_requests += fetched.attempts
-                report.downloaded += fetched.downloads
-                report.bytes_downloaded += fetched.size
+                _count(fetched, report)
                 self.progress.update(
                     files_done=self.progress.current.files_done + 1,
                     bytes_done=self.progress.current.bytes_done + fetched.size,
@@ -336,14 +336,6 @@ class LightCurveHarvest:
         for folder in sorted({self._raw_path(p).parent for p in [*plan.download, *plan.on_disk]}):
             files.remove_empty_dirs(folder, stop=self.layout.download_root)
 
-    def _count(self, result: DownloadResult, report: HarvestReport) -> None:
-        """Add a finished download to the report's counters and the progress."""
-        report.download_requests += result.attempts
-        if result.ok:
-            report.downloaded += 1
-            report.bytes_downloaded += result.size
-        self.progress.update(files_done=self.progress.current.files_done + 1)
-
     def _ingest(self, ingestor: Ingestor, group: list[Product], known: frozenset, report: HarvestReport) -> None:
         items = [product_input(p, self._raw_path(p)) for p in group]
         phase = self.progress.current.phase
@@ -371,6 +363,13 @@ class LightCurveHarvest:
             )
         setattr(report, state, getattr(report, state) + 1)
         report.problems.append((p.data_uri, state, reason))
+
+
+def _count(fetched: Fetched, report: HarvestReport) -> None:
+    """Add a product's downloads, made here or by a task, to the report's counters."""
+    report.download_requests += fetched.attempts
+    report.downloaded += fetched.downloads
+    report.bytes_downloaded += fetched.size
 
 
 def _is_network(exc: BaseException) -> bool:

@@ -121,11 +121,13 @@ def _in_damaged_files(catalog: Catalog, found: list[Product]) -> dict[str, str]:
     from ..ingest.repair import find_damaged
 
     with catalog.read(sandbox=False, surface=False) as con:
-        held = dict(con.execute(
-            "SELECT product_uri, sha256 FROM lake.products WHERE state IN ('ingested', 'superseded') "
-            "AND sha256 IS NOT NULL AND product_uri IN (SELECT unnest(?))",
-            [[p.data_uri for p in found]],
-        ).fetchall())
+        held = dict(
+            con.execute(
+                "SELECT product_uri, sha256 FROM lake.products WHERE state IN ('ingested', 'superseded') "
+                "AND sha256 IS NOT NULL AND product_uri IN (SELECT unnest(?))",
+                [[p.data_uri for p in found]],
+            ).fetchall()
+        )
         if not held:
             return {}
         bad = {sha for d in find_damaged(con, catalog.layout, sorted(set(held.values()))) for _, sha, _, _ in d.held}
