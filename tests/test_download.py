@@ -200,3 +200,17 @@ def test_workers_download_concurrently(server: MastServer, tmp_path: Path, polic
 
     parallel, serial = timed(8, "parallel"), timed(1, "serial")
     assert serial > 16 * 0.2 and parallel < serial / 3
+
+
+def test_a_link_at_the_partial_name_is_not_written_through(
+    server: MastServer, tmp_path: Path, policy: RetryPolicy
+) -> None:
+    (job,) = jobs_for(server, tmp_path / "lake", [SPOC_25155310])
+    job.dest.parent.mkdir(parents=True)
+    users = tmp_path / "thesis.tex"
+    users.write_bytes(b"the user's own")
+    job.dest.with_name(job.dest.name + ".part").symlink_to(users)
+    (result,) = download_all(server.url, [job], policy=policy)
+    assert result.ok and job.dest.read_bytes() == SPOC_25155310.read_bytes()
+    assert users.read_bytes() == b"the user's own"
+    assert not job.dest.is_symlink()

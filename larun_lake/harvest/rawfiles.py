@@ -7,8 +7,6 @@ copy found there later is ingested without asking MAST again.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import posixpath
 from pathlib import Path
 
@@ -30,10 +28,8 @@ def pull_from_store(store: Storage, rel: str, dest: Path) -> None:
     """Copy a kept file from the lake to a local path: complete or absent, as a download is."""
     part = dest.with_name(dest.name + ".part")
     files.make_dirs(dest.parent)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(part)  # a leftover, or a link: never written through into whatever it points at
     try:
-        with store.open_input(rel) as src, open(part, "xb") as out:
+        with store.open_input(rel) as src, files.open_output(part) as out:  # never written through a link
             while chunk := src.read(_COPY_CHUNK):
                 out.write(chunk)
         files.publish(part, dest)

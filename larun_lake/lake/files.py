@@ -6,6 +6,7 @@ which works on object stores too; this module is the local side, on pyarrow's lo
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -66,4 +67,8 @@ def taken(path: Path) -> bool:
 
 
 def open_output(path: Path) -> pa.NativeFile:
-    return _LOCAL.open_output_stream(str(path))
+    """A new file at `path` (a temporary name): a leftover or a link there is removed first, so that
+    nothing is ever written through a link into the file it points at."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return pa.output_stream(open(path, "xb"))
