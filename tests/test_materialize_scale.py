@@ -151,6 +151,10 @@ def test_out_inside_the_lake_prefix_is_refused(s3_env, s3_lake) -> None:
         set_target(f"s3://{_bucket(url)}/survey", deep).check(format="parquet", overwrite=False)
     with pytest.raises(UsageError, match="lightkurve-fits writes a folder"):
         lcs.write(f"s3://{_bucket(url)}/sets/fits", format="lightkurve-fits")
+    # Keys a resolving store would lead into the lake's prefix.
+    for sneaky in ("sets/../lake/cadences/x.parquet", "sets/./x.parquet", "sets//x.parquet"):
+        with pytest.raises(UsageError, match=r"empty, '\.' or '\.\.' parts"):
+            lcs.write(f"s3://{_bucket(url)}/{sneaky}")
     fs.invalidate_cache()
     assert fs.find(_bucket(url)) == before
     # A key that only starts like the lake's prefix is outside it.

@@ -286,6 +286,10 @@ class ObjectTarget(SetTarget):
         key = parsed.path.lstrip("/")
         if not parsed.netloc or not key or key.endswith("/"):
             raise UsageError(f"--out {url} names no object", hint="e.g. --out s3://BUCKET/sets/NAME.parquet")
+        if any(part in ("", ".", "..") for part in key.split("/")):
+            # A store that resolved them could be led into the lake's own prefix.
+            raise UsageError(f"--out {url}: an object key with empty, '.' or '..' parts",
+                             hint="name the object by its plain key, e.g. s3://BUCKET/sets/NAME.parquet")
         self.scheme, self.bucket, self.key = parsed.scheme, parsed.netloc, key
         self.display = f"{parsed.scheme}://{parsed.netloc}/{key}"
         parent, self.name = posixpath.split(key)
