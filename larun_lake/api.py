@@ -19,6 +19,7 @@ from .lake.verify import VerifyReport, verify_lake
 from .layout import ID_PREFIX, LakeLayout
 from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
 from .materialize import materialize as materialize_set
+from .pixels.spec import aperture_spec
 from .query import QueryResult, run_sql
 from .status import StatusReport, lake_status
 
@@ -87,14 +88,22 @@ class Lake:
         *,
         workers: int = 0,
         progress: ProgressFn | None = None,
+        aperture: str | os.PathLike[str] | object = "default",
     ) -> IngestReport:
-        """Ingest FITS light curves already on disk (files and folders, any mix); creates the lake if needed."""
+        """Ingest FITS files already on disk (files and folders, any mix); creates the lake if needed.
+
+        Light curves, target pixel files and TESScut cutouts are recognised from their headers. A pixel
+        file's light curve sums the pixels of `aperture`: 'default' (as lightkurve: the pipeline aperture,
+        else its threshold mask), 'pipeline', 'threshold', 'all', a boolean array, or a mask file.
+        """
         if isinstance(paths, str | os.PathLike):
             paths = [paths]
         factory = (lambda total: progress) if progress else None
+        spec = aperture_spec(aperture)
+        params = {"paths": [str(p) for p in paths], "aperture": spec.describe()}
         with self.catalog.writing("import"), self._runner() as runner:
             report = import_paths(self.catalog, [str(p) for p in paths], workers=workers, progress_factory=factory,
-                                  runner=runner)
+                                  runner=runner, aperture=spec, parameters=params)
             self.catalog.publish_snapshot()
         return report
 
@@ -133,9 +142,35 @@ class Lake:
                             retry_quarantined: bool = False, mast_url: str | None = None, client=None,
                             progress=None) -> HarvestReport:
         """Light curves of targets from MAST: search (few requests), download what is missing, ingest."""
+        return self._harvest_products(
+            "lightcurve", targets, from_sql=from_sql, mission=mission, author=author, exptime=exptime,
+            sectors=sectors, quarters=quarters, campaigns=campaigns, workers=workers, dry_run=dry_run,
+            offline=offline, max_age=max_age, keep_fits=keep_fits, retry_quarantined=retry_quarantined,
+            mast_url=mast_url, client=client, progress=progress)
+
+    def harvest_pixels(self, targets: list[str] | str | None = None, *, from_sql: str | None = None,
+                       mission: list[str] | str | None = None, author: list[str] | str | None = None,
+                       exptime: float | None = None, sectors: str | None = None, quarters: str | None = None,
+                       campaigns: str | None = None, aperture: str | os.PathLike[str] | object = "default",
+                       workers: int = 8, dry_run: bool = False, offline: bool = False, max_age: str | None = None,
+                       retry_quarantined: bool = False, mast_url: str | None = None, client=None,
+                       progress=None) -> HarvestReport:
+        """Pipeline target pixel files (SPOC, Kepler, K2) from MAST, found by the same search as light curves;
+        kept in the lake's raw area, each with its light curve over `aperture` (see `import_files`)."""
+        return self._harvest_products(
+            "target_pixel", targets, from_sql=from_sql, mission=mission, author=author, exptime=exptime,
+            sectors=sectors, quarters=quarters, campaigns=campaigns, workers=workers, dry_run=dry_run,
+            offline=offline, max_age=max_age, keep_fits=False, retry_quarantined=retry_quarantined,
+            mast_url=mast_url, client=client, progress=progress, aperture=aperture_spec(aperture))
+
+    def _harvest_products(self, product_type: str, targets: list[str] | str | None, *, from_sql: str | None,
+                          mission, author, exptime, sectors, quarters, campaigns, workers: int, dry_run: bool,
+                          offline: bool, max_age: str | None, keep_fits: bool, retry_quarantined: bool,
+                          mast_url: str | None, client, progress, aperture=None) -> HarvestReport:
         from .harvest import targets as t
         from .harvest.lightcurves import HarvestFilter, LightCurveHarvest, parse_max_age
 
+        command = "harvest lightcurves" if product_type == "lightcurve" else "harvest pixels"
         missions = [t.parse_mission(m) for m in _listify(mission)] or ["TESS", "Kepler", "K2"]
         authors = [t.parse_author(a, missions) for a in _listify(author)] or None
         if authors:
@@ -153,12 +188,15 @@ class Lake:
         params = {"targets": texts, "missions": missions, "authors": authors, "exptime": exptime,
                   "periods": {m: sorted(p) for m, p in periods.items()} or None, "workers": workers,
                   "offline": offline, "max_age": max_age, "keep_fits": keep_fits}
+        if aperture is not None:
+            params["aperture"] = aperture.describe()
         fetching = not (dry_run or offline)  # a cluster only for a run that downloads
-        with self.catalog.writing("harvest lightcurves"), (self._runner() if fetching else nullcontext()) as runner:
+        with self.catalog.writing(command), (self._runner() if fetching else nullcontext()) as runner:
             harvest = LightCurveHarvest(self.catalog, settings, client, workers=workers, keep_fits=keep_fits,
-                                        progress=progress, runner=runner)
-            report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods), dry_run=dry_run,
-                                 offline=offline, max_age=parse_max_age(max_age),
+                                        progress=progress, runner=runner, aperture=aperture or "default",
+                                        command=command)
+            report = harvest.run(parsed, HarvestFilter(missions, authors, exptime, periods, product_type),
+                                 dry_run=dry_run, offline=offline, max_age=parse_max_age(max_age),
                                  retry_quarantined=retry_quarantined, parameters=params)
             if not dry_run and self.catalog.exists():
                 self.catalog.publish_snapshot()
@@ -198,6 +236,18 @@ class Lake:
         return materialize_set(self, sql, flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize,
                                bin=bin, stitch=stitch, stitch_prefer=stitch_prefer, fetcher=fetcher,
                                threads=threads, memory_limit=memory_limit)
+
+    def pixels(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
+               campaign: int | None = None, author: str | None = None, cutout_size: int | str | None = None,
+               quality_bitmask: str | int = "default"):
+        """A kept target pixel file or cutout as a lightkurve `TargetPixelFile` (a collection when several match).
+
+        >>> tpf = lake.pixels("TIC 25155310", sector=1)
+        """
+        from .materialize.pixels import open_pixels
+
+        return open_pixels(self, target, sector=sector, quarter=quarter, campaign=campaign, author=author,
+                           cutout_size=cutout_size, quality_bitmask=quality_bitmask)
 
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""

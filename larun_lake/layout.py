@@ -10,7 +10,8 @@ The lake root is a local folder or an object-store prefix (see lake/storage.py):
     <lake>/_staging/      files being written on a local lake (never read)
     <lake>/_history/      superseded rows, same partitioning as cadences
     <lake>/_catalog/      snapshots of the catalog (v<N>/, LATEST) and a remote lake's writer LEASE
-    <lake>/raw/mastDownload/<obs_collection>/<obs_id>/<file>   kept FITS (harvest --keep-fits)
+    <lake>/raw/mastDownload/<obs_collection>/<obs_id>/<file>   kept FITS: pixel files, harvest --keep-fits
+    <lake>/raw/tesscut/<sector key>/<file>                     kept TESScut cutouts
 """
 
 from __future__ import annotations
@@ -158,6 +159,13 @@ class LakeLayout:
             if not part or part in (".", "..") or "/" in part or "\\" in part or not _SAFE_PART.match(part):
                 raise ValueError(f"unsafe name in product path: {part!r}")
         return f"{RAW}/mastDownload/{parts[0]}/{parts[1]}/{parts[2]}"
+
+    def cutout_relpath(self, period: str, filename: str) -> str:
+        """Where a TESScut cutout is kept: raw/tesscut/<sector key>/<file>."""
+        for part in (period, filename):
+            if not part or part in (".", "..") or not _SAFE_PART.match(part):
+                raise ValueError(f"unsafe name in cutout path: {part!r}")
+        return f"{RAW}/tesscut/{period}/{filename}"
 
     @property
     def protected_root(self) -> Path:

@@ -34,3 +34,9 @@ SELECT * FROM lake.lightcurve_versions WHERE NOT is_current;
 -- so tic.id, tic.tmag, tic.teff work). Join light curves on lightcurves.tic_id = tic.id.
 CREATE OR REPLACE TEMP VIEW tic AS
 SELECT * FROM tic_rows;
+
+-- Target pixel files and TESScut cutouts kept in the lake: the versions whose light curves are current
+-- (every version stays in pixel_file_versions).
+CREATE OR REPLACE TEMP VIEW pixel_files AS
+SELECT * FROM lake.pixel_file_versions p
+WHERE EXISTS (SELECT 1 FROM lake.lightcurve_versions v WHERE v.pixel_sha256 = p.file_sha256 AND v.is_current);

@@ -29,6 +29,7 @@ TABLES = (
     "products",
     "data_files",
     "lightcurve_versions",
+    "pixel_file_versions",
     "tic_index",
     "mast_searches",
     "mast_products",

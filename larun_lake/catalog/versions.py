@@ -61,6 +61,9 @@ META_COLUMNS = (
     "checksum_ok",
     "file_name",
     "file_size",
+    "aperture",
+    "n_aperture_pixels",
+    "pixel_sha256",
 )
 VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "checksum_ok", "data_file")
 

@@ -52,8 +52,11 @@ class HarvestFilter:
     authors: list[str] | None = None
     exptime: float | None = None
     periods: dict[str, set[int]] = field(default_factory=dict)  # per mission: sectors, quarters, campaigns
+    product_type: str = "lightcurve"  # or 'target_pixel' (harvest pixels)
 
     def keep(self, p: Product) -> bool:
+        if p.product_type != self.product_type:
+            return False
         if p.mission not in self.missions or (self.authors and p.author not in self.authors):
             return False
         # Nominal exposures are exact values (120, 1800, ...): 121 must not select 120-s products.
@@ -103,6 +106,8 @@ class LightCurveHarvest:
         keep_fits: bool = False,
         progress: ProgressFn | None = None,
         runner: TaskRunner | None = None,
+        aperture: Any = "default",
+        command: str = "harvest lightcurves",
     ) -> None:
         self.catalog = catalog
         self.layout = catalog.layout
@@ -114,6 +119,8 @@ class LightCurveHarvest:
         self._keep_here = keep_fits and self.layout.is_local
         self.progress = ProgressState(progress)
         self.runner = runner  # where per-file work runs; None: downloads in threads here, ingest in this process
+        self.aperture = aperture  # which pixels make a target pixel file's light curve
+        self.command = command
 
     def run(
         self,
@@ -131,8 +138,8 @@ class LightCurveHarvest:
         report = HarvestReport(run_id=run_id)
         start = time.monotonic()
         if not dry_run:
-            with self.catalog.write("harvest lightcurves") as con:
-                runs.start_run(con, run_id, "harvest lightcurves", parameters or {}, mast_url=self.settings.mast_url)
+            with self.catalog.write(self.command) as con:
+                runs.start_run(con, run_id, self.command, parameters or {}, mast_url=self.settings.mast_url)
         plan = FetchPlan()
         failed = False
         try:
@@ -180,7 +187,7 @@ class LightCurveHarvest:
                     "error" if failed else "interrupted" if report.interrupted else "ok" if report.ok else "partial"
                 )
                 try:
-                    with self.catalog.write("harvest lightcurves") as con:
+                    with self.catalog.write(self.command) as con:
                         runs.finish_run(con, run_id, status, report.counts())
                 except Exception:
                     if not failed:
@@ -199,7 +206,7 @@ class LightCurveHarvest:
             | {"sha256": m.sha256, "lc_id": m.lc_id, "size_bytes": m.product.size_bytes}
             for m in plan.in_lake
         ]
-        with self.catalog.write("harvest lightcurves") as con:
+        with self.catalog.write(self.command) as con:
             existing = {
                 r[0]
                 for r in con.execute(
@@ -287,6 +294,7 @@ class LightCurveHarvest:
             self.settings.timeout_s,
             threads=max(1, -(-self.workers // runner.workers)),  # about --workers downloads in all
             keep_fits=self.keep_fits,
+            aperture=self.aperture,
         )
         shared = runner.share(known)
         chunks = [products[i : i + TASK_FILES] for i in range(0, len(products), TASK_FILES)]
@@ -337,19 +345,20 @@ class LightCurveHarvest:
             files.remove_empty_dirs(folder, stop=self.layout.download_root)
 
     def _ingest(self, ingestor: Ingestor, group: list[Product], known: frozenset, report: HarvestReport) -> None:
-        items = [product_input(p, self._raw_path(p)) for p in group]
+        items = [product_input(p, self._raw_path(p), self.aperture) for p in group]
         phase = self.progress.current.phase
         self.progress.update(phase="ingesting")
         report.add(ingestor.stage_and_commit(items, known))
         pending = {item.path for held in ingestor.pending_repair.values() for item in held}
         if not self._keep_here:
-            for item in items:
-                if item.path not in pending:  # removed after repair_pending has read it
+            for item, p in zip(items, group, strict=True):
+                kept = p.product_type != "lightcurve" and self.layout.is_local  # pixel files stay, in this very place
+                if item.path not in pending and not kept:  # removed after repair_pending has read it
                     files.remove(item.path)
         self.progress.update(phase=phase, ingested=report.ingested + report.unchanged)
 
     def _fail(self, p: Product, state: str, reason: str, run_id: str, report: HarvestReport) -> None:
-        with self.catalog.write("harvest lightcurves") as con:
+        with self.catalog.write(self.command) as con:
             product_rows.upsert(
                 con,
                 p.data_uri,
@@ -357,7 +366,7 @@ class LightCurveHarvest:
                 run_id=run_id,
                 error=reason,
                 count_attempt=True,
-                product_type="lightcurve",
+                product_type=p.product_type,
                 file_name=p.product_filename,
                 expected_size=p.size_bytes,
             )
@@ -381,7 +390,7 @@ def _is_network(exc: BaseException) -> bool:
 def _product_row(p: Product, state: str, run_id: str) -> dict[str, Any]:
     return {
         "product_uri": p.data_uri,
-        "product_type": "lightcurve",
+        "product_type": p.product_type,
         "state": state,
         "mission": p.mission,
         "author": p.author,

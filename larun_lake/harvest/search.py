@@ -1,4 +1,4 @@
-"""Find light-curve products at MAST with few requests, and remember what MAST listed.
+"""Find light-curve and target-pixel products at MAST with few requests, and remember what MAST listed.
 
 One observation query covers many targets, one product query many observations.
 The product lists are kept in the catalog (mast_searches, mast_products) with the time
@@ -22,6 +22,9 @@ from ..errors import UsageError
 from .targets import AUTHORS_OF, COLLECTIONS, Target, target_name
 
 LC_FILE = re.compile(r"[_-](fast-)?(lc|llc|slc)\.fits(\.gz)?$", re.IGNORECASE)
+# Pipeline target pixel files: SPOC's *_tp.fits (and 20-s *fast-tp.fits), Kepler/K2 *_lpd-targ / *_spd-targ.
+TPF_FILE = re.compile(r"([_-](fast-)?tp|_[ls]pd-targ)\.fits(\.gz)?$", re.IGNORECASE)
+PIXEL_AUTHORS = ("SPOC", "Kepler", "K2")  # pipelines that make target pixel files
 _QUARTER = re.compile(r"\bQ(\d+)\b")
 _CAMPAIGN = re.compile(r"-c(\d+)_", re.IGNORECASE)
 
@@ -43,6 +46,7 @@ class Product:
     product_filename: str
     size_bytes: int | None
     description: str | None
+    product_type: str = "lightcurve"  # or 'target_pixel'
 
 
 def _target_id(mission: str, name: str) -> int | None:
@@ -62,19 +66,20 @@ def _period(mission: str, obs: dict[str, Any], product: dict[str, Any]) -> int |
 
 
 def light_curve_products(mission: str, observations: list[dict], products: list[dict]) -> list[Product]:
-    """Join MAST's product rows to their observations and keep light-curve files only."""
+    """Join MAST's product rows to their observations; keep light-curve and target pixel files."""
     by_obsid = {str(o.get("obsid")): o for o in observations}
     by_obs_id = {o.get("obs_id"): o for o in observations}
     out: dict[str, Product] = {}
     for p in products:
         name = p.get("productFilename") or ""
-        if not LC_FILE.search(name) or not p.get("dataURI"):
+        product_type = "lightcurve" if LC_FILE.search(name) else "target_pixel" if TPF_FILE.search(name) else None
+        if product_type is None or not p.get("dataURI"):
             continue
         obs = by_obsid.get(str(p.get("obsID") or p.get("parent_obsid") or "")) or by_obs_id.get(p.get("obs_id"))
         if obs is None:
             continue
         author = obs.get("provenance_name")
-        if author not in AUTHORS_OF[mission]:
+        if author not in AUTHORS_OF[mission] or (product_type == "target_pixel" and author not in PIXEL_AUTHORS):
             continue
         tname = str(obs.get("target_name"))
         out[p["dataURI"]] = Product(
@@ -91,6 +96,7 @@ def light_curve_products(mission: str, observations: list[dict], products: list[
             product_filename=name,
             size_bytes=int(p["size"]) if p.get("size") is not None else None,
             description=p.get("description"),
+            product_type=product_type,
         )
     return list(out.values())
 
@@ -218,7 +224,8 @@ class ProductSearch:
         with self.catalog.read(sandbox=False, surface=False) as con:
             con.register("_keys", _keys_table(keys))
             rel = con.sql(
-                "SELECT p.* EXCLUDE (fetched_at) FROM lake.mast_products p JOIN _keys USING (mission, target_name)"
+                "SELECT p.* EXCLUDE (fetched_at, product_type), coalesce(p.product_type, 'lightcurve') AS product_type "
+                "FROM lake.mast_products p JOIN _keys USING (mission, target_name)"
             )
             columns = rel.columns
             rows = [dict(zip(columns, r, strict=True)) for r in rel.fetchall()]

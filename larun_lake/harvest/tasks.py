@@ -13,6 +13,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..ingest.convert import InputFile
 from ..ingest.order import in_conversion_order
@@ -31,6 +32,7 @@ class TaskOptions:
     read_timeout: float
     threads: int  # concurrent downloads within one task
     keep_fits: bool
+    aperture: Any = "default"  # which pixels make a target pixel file's light curve
 
 
 @dataclass
@@ -39,10 +41,10 @@ class HarvestedChunk:
     staged: StagedChunk  # the good files, converted and written
 
 
-def product_input(p: Product, path: Path) -> InputFile:
+def product_input(p: Product, path: Path, aperture: Any = "default") -> InputFile:
     """A downloaded product as ingest takes it, with what MAST said about it for its products row."""
     extra = {"obs_id": p.obs_id, "obs_collection": p.obs_collection, "expected_size": p.size_bytes}
-    return InputFile(path, p.data_uri, p.data_uri, extra=extra)
+    return InputFile(path, p.data_uri, p.data_uri, extra=extra, aperture=aperture)
 
 
 def harvest_chunk(
@@ -64,7 +66,7 @@ def harvest_chunk(
                 p = by_uri[f.job.data_uri]
                 if options.keep_fits:
                     keep_in_store(layout.store, raw_relpath(layout, p), f.job.dest)
-                items.append(product_input(p, f.job.dest))
+                items.append(product_input(p, f.job.dest, options.aperture))
         staged = stage_chunk(in_conversion_order(items), known_shas, layout, run_id, chunk_id)
     for result in staged.results:
         # Recorded as the harvest on the writing machine records them: where the file lands in the raw area.

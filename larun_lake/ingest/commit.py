@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..catalog import products, versions
+from ..catalog import pixels, products, versions
 from ..catalog.db import now
 from ..errors import LakeDamagedError
 from ..lake.writer import SMALL_FILE_ROWS, merge_groups, split_for_files, write_file
@@ -103,6 +103,7 @@ class BatchCommitter:
         self._file_rows: list[dict[str, Any]] = []
         self._version_rows: list[dict[str, Any]] = []
         self._product_rows: list[dict[str, Any]] = []
+        self._pixel_rows: list[dict[str, Any]] = []
         self._moves: list[tuple[str, str, str, int, int]] = []  # (lc_id, sha, data_file, offset, count)
         self._retired: list[tuple[str, str, str]] = []  # (lc_id, old sha, new sha)
 
@@ -135,6 +136,8 @@ class BatchCommitter:
             else:
                 self._rewrite(staged, batch)
         for v in fresh:
+            if v.result.pixel is not None:
+                self._pixel_rows.append(v.result.pixel)
             self._product(v.result, v.meta["lc_id"], current=v.current)
             out.ingested += 1
             out.cadences += v.meta["n_cadences"]
@@ -204,7 +207,7 @@ class BatchCommitter:
         history: list[tuple[tuple, str, pa.Table]] = []
         retired = {v.replaces: v.sha for v in batch if v.replaces}  # old sha -> new sha
         for v in batch:
-            key = (v.meta["target_id"], v.meta["lc_id"], v.sha)
+            key = (v.meta["target_id"] or 0, v.meta["lc_id"], v.sha)
             (keep if v.current else history).append((key, v.sha, tables[v.sha]))
         old: dict[str, str] = {}  # sha -> lc_id of versions whose rows move
         if retired:
@@ -215,9 +218,9 @@ class BatchCommitter:
                 old[row.file_sha256] = row.lc_id
                 if row.file_sha256 in retired:
                     self._retired.append((row.lc_id, row.file_sha256, retired[row.file_sha256]))
-                    history.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
+                    history.append(((row.target_id or 0, row.lc_id, row.file_sha256), row.file_sha256, rows))
                 else:
-                    keep.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
+                    keep.append(((row.target_id or 0, row.lc_id, row.file_sha256), row.file_sha256, rows))
         new = {v.sha: v for v in batch}
         for area, items in (("cadences", keep), ("history", history)):
             for relpath, placements in self._write(part, items, history=area == "history"):
@@ -293,7 +296,7 @@ class BatchCommitter:
         lc_of: dict[str, str] = {}
         for row, rows in self._take(stored, tables):
             lc_of[row.file_sha256] = row.lc_id
-            items.append(((row.target_id, row.lc_id, row.file_sha256), row.file_sha256, rows))
+            items.append(((row.target_id or 0, row.lc_id, row.file_sha256), row.file_sha256, rows))
         for relpath, placements in self._write(part, items):
             self._moves.extend((lc_of[sha], sha, relpath, offset, count) for sha, offset, count in placements)
         return len(tables)
@@ -302,10 +305,12 @@ class BatchCommitter:
         """Write the catalog rows gathered so far, one statement each."""
         versions.register_files(self.con, self._file_rows)
         versions.insert_many(self.con, self._version_rows)
+        pixels.insert_many(self.con, self._pixel_rows, self.run_id)
         versions.supersede_many(self.con, self._retired)
         products.mark_superseded(self.con, [old for _, old, _ in self._retired], self.run_id)
         versions.move_many(self.con, self._moves)
         self._file_rows, self._version_rows, self._retired, self._moves = [], [], [], []
+        self._pixel_rows = []
 
     # -- catalog rows ------------------------------------------------------------------------
     def _publish(
@@ -359,7 +364,7 @@ class BatchCommitter:
         self._product_rows.append(
             {
                 "product_uri": item.product_uri,
-                "product_type": "lightcurve",
+                "product_type": result.product_type,
                 "state": "ingested" if current else "superseded",
                 "mission": meta.get("mission"),
                 "author": meta.get("author"),
@@ -367,7 +372,7 @@ class BatchCommitter:
                 "file_name": item.path.name,
                 "local_path": str(item.path),
                 "size_bytes": result.size_bytes,
-                "sha256": result.sha256,
+                "sha256": result.file_hash,
                 "lc_id": lc_id,
                 "run_id": self.run_id,
                 **item.extra,
@@ -378,7 +383,7 @@ class BatchCommitter:
         """A version's file_name is MAST's product name when any copy carries it, not a renamed copy's."""
         copies: dict[str, list[Path]] = {}
         for r in results:
-            if r.outcome != "error" and r.sha256:
+            if r.outcome != "error" and r.sha256 and r.product_type == "lightcurve":
                 copies.setdefault(r.sha256, []).append(r.item.path)
         for sha, mission, target_id, file_name in versions.file_names(self.con, list(copies)):
             if is_product_name(file_name, mission, target_id):
@@ -390,7 +395,10 @@ class BatchCommitter:
     def _record_error(self, result: Converted, out: Counts) -> None:
         err = result.error
         state = err.state
-        product_type = "lightcurve" if state != "skipped" else _skipped_type(err.reason)
+        if result.product_type != "lightcurve":
+            product_type = result.product_type
+        else:
+            product_type = "lightcurve" if state != "skipped" else _skipped_type(err.reason)
         products.upsert(
             self.con,
             result.item.product_uri,
@@ -402,7 +410,7 @@ class BatchCommitter:
             file_name=result.item.path.name,
             local_path=str(result.item.path),
             size_bytes=result.size_bytes or None,
-            sha256=result.sha256,
+            sha256=result.file_hash,
             **result.item.extra,
         )
         setattr(out, state, getattr(out, state) + 1)

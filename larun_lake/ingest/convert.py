@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ProductError
-from ..readers.fitsfile import open_fits
+from ..readers.fitsfile import FitsFile, open_fits
 from ..readers.lightcurve import LightCurveData, read_lightcurve
+from ..readers.pixelfile import PIXEL_KIND_ERROR_TYPE, PixelProduct, is_pixel_file
 
 
 @dataclass(frozen=True)
@@ -18,16 +20,25 @@ class InputFile:
     product_uri: str
     data_uri: str | None = None
     extra: dict = field(default_factory=dict, hash=False, compare=False)  # products columns (obs_id, ...)
+    # Pixel files only: which pixels make the light curve ('default', 'pipeline', 'threshold', 'all' or a mask).
+    aperture: Any = field(default="default", hash=False, compare=False)
 
 
 @dataclass
 class Converted:
     item: InputFile
     outcome: str  # 'lightcurve' | 'unchanged' | 'error'
-    sha256: str | None = None
+    sha256: str | None = None  # the version's key: the file's hash, or for a pixel file its hash with the aperture
     size_bytes: int = 0
     lc: LightCurveData | None = None
     error: ProductError | None = None
+    file_sha256: str | None = None  # the file's own hash where it differs from `sha256` (pixel files)
+    product_type: str = "lightcurve"
+    pixel: dict | None = None  # the pixel_file_versions row of a pixel file
+
+    @property
+    def file_hash(self) -> str | None:
+        return self.file_sha256 or self.sha256
 
 
 def convert(item: InputFile, known_shas: frozenset[str] | set[str]) -> Converted:
@@ -36,6 +47,8 @@ def convert(item: InputFile, known_shas: frozenset[str] | set[str]) -> Converted
         ff = open_fits(item.path)
     except ProductError as exc:
         return Converted(item, "error", error=exc, size_bytes=_size(item.path))
+    if is_pixel_file(ff):
+        return _convert_pixels(item, ff, known_shas)
     if ff.sha256 in known_shas:
         return Converted(item, "unchanged", ff.sha256, ff.size_bytes)
     try:
@@ -48,6 +61,28 @@ def convert(item: InputFile, known_shas: frozenset[str] | set[str]) -> Converted
     lc.meta["source_path"] = str(item.path)
     lc.meta["data_uri"] = item.data_uri
     return Converted(item, "lightcurve", ff.sha256, ff.size_bytes, lc=lc)
+
+
+def _convert_pixels(item: InputFile, ff: FitsFile, known_shas: frozenset[str] | set[str]) -> Converted:
+    """A target pixel file or cutout: one light curve per aperture, each a version of its own."""
+    kind = PIXEL_KIND_ERROR_TYPE
+    try:
+        pixel = PixelProduct.open(ff, item.aperture)
+        kind = pixel.product_type
+        key = pixel.version_sha256
+        if key in known_shas:
+            return Converted(item, "unchanged", key, ff.size_bytes, file_sha256=ff.sha256, product_type=kind)
+        lc, row = pixel.lightcurve()
+    except ProductError as exc:
+        return Converted(item, "error", ff.sha256, ff.size_bytes, error=exc, product_type=kind)
+    except Exception as exc:  # a reader bug or an unforeseen layout must not stop the run
+        err = ProductError(str(item.path), f"unreadable pixel file ({type(exc).__name__}: {exc})")
+        return Converted(item, "error", ff.sha256, ff.size_bytes, error=err, product_type=kind)
+    lc.meta["source_path"] = str(item.path)
+    lc.meta["data_uri"] = item.data_uri
+    row.update(source_path=str(item.path), data_uri=item.data_uri)
+    return Converted(item, "lightcurve", key, ff.size_bytes, lc=lc, file_sha256=ff.sha256, product_type=kind,
+                     pixel=row)
 
 
 def _size(path: Path) -> int:

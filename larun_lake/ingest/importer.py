@@ -263,8 +263,12 @@ def import_paths(
     progress_factory: Callable[[int], ProgressFn] | None = None,
     parameters: dict | None = None,
     runner: TaskRunner | None = None,
+    aperture: object = "default",
 ) -> IngestReport:
-    """`larun-lake import`: ingest FITS files already on disk (never moving or changing them)."""
+    """`larun-lake import`: ingest FITS files already on disk (never moving or changing them).
+
+    `aperture` says which pixels make the light curve of a target pixel file or cutout (see pixels/aperture.py).
+    """
     found = discover(paths)
     if not found:
         raise UsageError(
@@ -275,7 +279,7 @@ def import_paths(
         runner.check_inputs(found)
     catalog.create_if_missing()
     run_id = runs.new_run_id()
-    items = [InputFile(p, product_rows.file_uri(p)) for p in found]
+    items = [InputFile(p, product_rows.file_uri(p), aperture=aperture) for p in found]
     report = IngestReport(run_id=run_id, n_files=len(items), bytes_read=sum(_size(p) for p in found))
     with catalog.session(command) as session:
         with session.transaction() as con:

@@ -113,6 +113,8 @@ def stage_chunk(
                 result.lc.columns = {}
                 continue
             seen.add(result.sha256)
+            if result.pixel is not None and not _keep_pixel_file(result, layout):
+                continue
             meta = result.lc.meta
             try:
                 rows = lightcurve_table(result.lc)
@@ -121,7 +123,7 @@ def stage_chunk(
                 continue
             part = Partition(meta["mission"], meta["author"], meta["period"])
             out = outputs.get(part) or outputs.setdefault(part, _PartitionOutput(part, layout, new_path))
-            out.append(meta["target_id"], result.sha256, rows)
+            out.append(meta["target_id"] or 0, result.sha256, rows)
             result.lc.columns = {}  # the rows are in the staged file now
         staged = [f for out in outputs.values() for f in out.close()]
     except BaseException:
@@ -130,6 +132,44 @@ def stage_chunk(
         raise
     staged.sort(key=lambda f: (f.partition.relpath.as_posix(), f.path))
     return StagedChunk(results, staged)
+
+
+def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
+    """Pixel data stay FITS: the file goes into the raw area, byte for byte, before its rows count."""
+    item, row = result.item, result.pixel
+    try:
+        rel = raw_pixel_relpath(layout, item, row)
+        store = layout.store
+        if not (store.exists(rel) and store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash):
+            store.write_bytes(rel, item.path.read_bytes())
+    except (OSError, ValueError) as exc:
+        _fail(result, f"cannot keep the pixel file in the lake ({type(exc).__name__}: {exc})")
+        return False
+    row["raw_path"] = rel
+    return True
+
+
+def raw_pixel_relpath(layout: LakeLayout, item: InputFile, row: dict) -> str:
+    """MAST's layout: raw/mastDownload/<collection>/<obs_id>/<file>; cutouts raw/tesscut/<sector>/<file>."""
+    name = row["file_name"]
+    if row["product_type"] == "ffi_cutout":
+        return layout.cutout_relpath(row["period"], name)
+    collection, obs_id = item.extra.get("obs_collection"), item.extra.get("obs_id")
+    parts = item.path.parts
+    if not (collection and obs_id) and len(parts) >= 4 and parts[-4] == "mastDownload":
+        collection, obs_id = parts[-3], parts[-2]  # a lightkurve or astroquery download folder
+    if not (collection and obs_id):
+        collection, obs_id = row["mission"], pixel_obs_id(name)
+    return layout.raw_relpath(collection, obs_id, name)
+
+
+def pixel_obs_id(file_name: str) -> str:
+    """MAST's observation id of a pipeline pixel file, from its name (tess..._tp.fits, kplr..._lpd-targ.fits.gz)."""
+    stem = file_name.split(".fits")[0]
+    for suffix in ("_tp", "_lpd-targ", "_spd-targ"):
+        if stem.endswith(suffix):
+            return stem[: -len(suffix)]
+    return stem
 
 
 def _fail(result: Converted, reason: str) -> None:

@@ -29,6 +29,7 @@ class DownloadJob:
     data_uri: str
     dest: Path
     expected_size: int | None = None
+    url: str | None = None  # another endpoint than MAST's file download (a TESScut cutout request)
 
 
 @dataclass
@@ -112,7 +113,7 @@ class _Downloader:
         return DownloadResult(job, True, size, attempts)
 
     def _fetch_once(self, job: DownloadJob, part: Path) -> int:
-        url = download_url(self.mast_url, job.data_uri)
+        url = job.url or download_url(self.mast_url, job.data_uri)
         # identity: the bytes on disk are the bytes counted by Content-Length and MAST's size
         headers = {"Accept-Encoding": "identity"}
         with self.session().get(url, headers=headers, stream=True, timeout=self.timeouts) as response:

@@ -1,0 +1,28 @@
+"""The `pixel_file_versions` table: target pixel files and TESScut cutouts kept in the raw area."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from .db import now
+
+
+def insert_many(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], run_id: str) -> None:
+    """Record pixel files in one statement; a file the lake already describes keeps its first row."""
+    if not rows:
+        return
+    stamp = now()
+    table = pa.Table.from_pylist([{**row, "ingested_at": stamp, "run_id": run_id} for row in rows])
+    con.register("_new_pixel_files", table)
+    try:
+        con.execute("INSERT OR IGNORE INTO lake.pixel_file_versions BY NAME SELECT * FROM _new_pixel_files")
+    finally:
+        con.unregister("_new_pixel_files")
+
+
+def raw_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every kept pixel file (relative to the lake root): `verify` leaves these in the raw area."""
+    return {p for (p,) in con.execute("SELECT raw_path FROM lake.pixel_file_versions").fetchall()}
