@@ -163,6 +163,37 @@ class Lake:
             offline=offline, max_age=max_age, keep_fits=False, retry_quarantined=retry_quarantined,
             mast_url=mast_url, client=client, progress=progress, aperture=aperture_spec(aperture))
 
+    def harvest_cutouts(self, targets: list[str] | str | None = None, *, from_sql: str | None = None,
+                        size: int | str = 11, sectors: str | None = None,
+                        aperture: str | os.PathLike[str] | object = "default", workers: int = 8,
+                        dry_run: bool = False, retry_quarantined: bool = False, mast_url: str | None = None,
+                        client=None, progress=None) -> HarvestReport:
+        """TESScut cutouts (`size` pixels, or 'COLSxROWS') of TESS targets in every sector that has them (or
+        `sectors`), kept in the lake's raw area, each with its light curve over `aperture`."""
+        from .harvest import targets as t
+        from .harvest.cutouts import CutoutHarvest, parse_size
+
+        cut = parse_size(size)
+        periods = t.parse_periods(["TESS"], sectors=sectors).get("TESS")
+        spec = aperture_spec(aperture)
+        texts = _listify(targets)
+        if from_sql:
+            texts += self._ids_from_sql(from_sql, ["TESS"])
+        parsed = t.parse_targets(texts, ["TESS"])
+        if workers < 1 or workers > 64:
+            raise UsageError(f"--workers {workers} is out of range", hint="use 1 to 64")
+        settings = replace(self.settings, mast_url=mast_url) if mast_url else self.settings
+        client = client or self.mast_client(settings.mast_url)
+        params = {"targets": texts, "size": f"{cut[0]}x{cut[1]}", "sectors": sorted(periods) if periods else None,
+                  "aperture": spec.describe(), "workers": workers}
+        with self.catalog.writing("harvest cutouts"):
+            harvest = CutoutHarvest(self.catalog, settings, client, workers=workers, aperture=spec, progress=progress)
+            report = harvest.run(parsed, cut, sectors=periods, dry_run=dry_run, retry_quarantined=retry_quarantined,
+                                 parameters=params)
+            if not dry_run and self.catalog.exists():
+                self.catalog.publish_snapshot()
+        return report
+
     def _harvest_products(self, product_type: str, targets: list[str] | str | None, *, from_sql: str | None,
                           mission, author, exptime, sectors, quarters, campaigns, workers: int, dry_run: bool,
                           offline: bool, max_age: str | None, keep_fits: bool, retry_quarantined: bool,

@@ -203,15 +203,23 @@ def import_cmd(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="FITS files and folders (searched recursively), any mix.")],
     workers: Annotated[int, typer.Option(help="Files read in parallel (0: automatic).")] = 0,
+    aperture: Annotated[
+        str,
+        typer.Option(
+            help="Pixels summed into a pixel file's light curve: default (the pipeline aperture, else lightkurve's "
+            "threshold mask), pipeline, threshold, all, or a mask file (.npy, or a text grid of 0/1)."
+        ),
+    ] = "default",
 ) -> None:
-    """Ingest light-curve FITS files already on disk (lightkurve caches, MAST downloads). Files are never changed."""
+    """Ingest FITS files already on disk (lightkurve caches, MAST downloads): light curves, target pixel files and
+    TESScut cutouts. Files are never changed; pixel files are copied into the lake's raw area."""
     state: CliState = ctx.obj
     lake = state.lake()
     found = discover(paths)
     total_bytes = sum(p.stat().st_size for p in found)
     enabled = not state.quiet and sys.stderr.isatty()
     with ui.file_progress(len(found), total_bytes, enabled=enabled, label="import") as progress:
-        report = lake.import_files(found, workers=workers, progress=progress)
+        report = lake.import_files(found, workers=workers, progress=progress, aperture=aperture)
     for path, status, reason in report.problems:
         if status != "skipped" or not state.quiet:
             ui.err.print(f"{status}: {path}: {reason}", highlight=False, markup=False)

@@ -1,4 +1,4 @@
-"""`larun-lake harvest tic|lightcurves`: thin commands over Lake.harvest_*."""
+"""`larun-lake harvest tic|lightcurves|pixels|cutouts`: thin commands over Lake.harvest_*."""
 
 from __future__ import annotations
 
@@ -12,9 +12,28 @@ from . import cli_output as ui
 from .cli_clock import command_seconds
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError
 
-harvest_app = typer.Typer(help="Harvest TIC rows and light curves from MAST into the lake.", no_args_is_help=True)
+harvest_app = typer.Typer(
+    help="Harvest TIC rows, light curves, target pixel files and TESScut cutouts from MAST into the lake.",
+    no_args_is_help=True,
+)
 
 MastUrl = Annotated[str | None, typer.Option("--mast-url", help="MAST address (env LARUN_LAKE_MAST_URL).")]
+Aperture = Annotated[
+    str,
+    typer.Option(
+        help="Pixels summed into the light curve: default (the pipeline aperture, else lightkurve's threshold "
+        "mask), pipeline, threshold, all, or a mask file (.npy, or a text grid of 0/1, rows x columns)."
+    ),
+]
+Targets = Annotated[
+    list[str] | None,
+    typer.Option(help="Targets: 'TIC 307210830', 'KIC 11904151', 'EPIC 211117077' or names; repeat or comma-separate."),
+]
+TargetsFile = Annotated[Path | None, typer.Option(help="File with one target per line.")]
+FromSql = Annotated[str | None, typer.Option(help="SQL returning a column id, tic_id or target_id.")]
+Workers = Annotated[int, typer.Option(help="Concurrent downloads.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Only say what would be fetched.")]
+RetryQuarantined = Annotated[bool, typer.Option(help="Fetch quarantined products again.")]
 
 
 def _read_lines(path: Path | None) -> list[str]:
@@ -120,37 +139,100 @@ def register(app: typer.Typer, handled) -> None:
                 mast_url=mast_url,
                 progress=progress,
             )
-        if report.unknown_targets:
-            ui.err.print(
-                f"offline: {len(report.unknown_targets)} target(s) were never searched: "
-                + ", ".join(report.unknown_targets[:5]),
-                highlight=False,
+        _print_report(state, report, dry_run=dry_run, offline=offline, what="light-curve")
+
+    @harvest_app.command("pixels")
+    @handled
+    def pixels(
+        ctx: typer.Context,
+        targets: Targets = None,
+        targets_file: TargetsFile = None,
+        from_sql: FromSql = None,
+        mission: Annotated[list[str] | None, typer.Option(help="TESS, Kepler or K2 (repeatable; default all).")] = None,
+        author: Annotated[list[str] | None, typer.Option(help="SPOC, Kepler or K2 (repeatable).")] = None,
+        exptime: Annotated[float | None, typer.Option(help="Exposure time in seconds (20, 120, 60, 1800).")] = None,
+        sectors: Annotated[str | None, typer.Option(help="TESS sectors, e.g. 1-13 or 1,2,5.")] = None,
+        quarters: Annotated[str | None, typer.Option(help="Kepler quarters, e.g. 1-17.")] = None,
+        campaigns: Annotated[str | None, typer.Option(help="K2 campaigns, e.g. 0-19.")] = None,
+        aperture: Aperture = "default",
+        workers: Workers = 8,
+        dry_run: DryRun = False,
+        retry_quarantined: RetryQuarantined = False,
+        mast_url: MastUrl = None,
+    ) -> None:
+        """Pipeline target pixel files (SPOC, Kepler, K2): one search for many targets, verified downloads, kept
+        in the lake's raw area, each with its light curve; resumable."""
+        state = ctx.obj
+        texts = list(targets or []) + _read_lines(targets_file)
+        enabled = not state.quiet and sys.stderr.isatty()
+        with ui.harvest_progress(enabled=enabled) as progress:
+            report = state.lake().harvest_pixels(
+                texts, from_sql=from_sql, mission=mission, author=author, exptime=exptime, sectors=sectors,
+                quarters=quarters, campaigns=campaigns, aperture=aperture, workers=workers, dry_run=dry_run,
+                retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-        held = f"{report.in_lake} already in the lake, " if report.in_lake else ""
-        on_disk = f", {report.reused} complete on disk" if report.reused else ""
-        if dry_run or offline:
-            ui.out.print(
-                f"{report.n_products} light-curve products listed, {held}{report.n_to_fetch} to fetch "
-                f"({ui.human_bytes(report.bytes_to_fetch)}){on_disk}",
-                highlight=False,
+        _print_report(state, report, dry_run=dry_run, offline=False, what="target pixel")
+
+    @harvest_app.command("cutouts")
+    @handled
+    def cutouts(
+        ctx: typer.Context,
+        targets: Targets = None,
+        targets_file: TargetsFile = None,
+        from_sql: FromSql = None,
+        size: Annotated[str, typer.Option(help="Cutout size in pixels: 11, or columns x rows: 11x15.")] = "11",
+        sectors: Annotated[str | None, typer.Option(help="TESS sectors, e.g. 1-13 or 1,2,5 (default: all).")] = None,
+        aperture: Aperture = "default",
+        workers: Workers = 8,
+        dry_run: DryRun = False,
+        retry_quarantined: RetryQuarantined = False,
+        mast_url: MastUrl = None,
+    ) -> None:
+        """TESScut cutouts of TESS full-frame images around targets, one per sector, kept in the lake's raw area,
+        each with its light curve (author TESScut); asking again with the same size fetches nothing."""
+        state = ctx.obj
+        texts = list(targets or []) + _read_lines(targets_file)
+        enabled = not state.quiet and sys.stderr.isatty()
+        with ui.harvest_progress(enabled=enabled) as progress:
+            report = state.lake().harvest_cutouts(
+                texts, from_sql=from_sql, size=size, sectors=sectors, aperture=aperture, workers=workers,
+                dry_run=dry_run, retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-            raise typer.Exit(EXIT_OK)
-        for where, status, reason in report.problems:
-            if status != "skipped" or not state.quiet:
-                ui.err.print(f"{status}: {where}: {reason}", highlight=False, markup=False)
-        seconds = command_seconds()
-        rate = (report.ingested + report.unchanged) / seconds if seconds else 0.0
-        ui.err.print(
-            f"harvest {report.run_id}: {report.n_products} products listed, {held}{report.downloaded} fetched "
-            f"({ui.human_bytes(report.bytes_downloaded)}){on_disk}; {report.ingested} ingested ({report.superseded} "
-            f"superseding), {report.unchanged} unchanged, {report.skipped} skipped, {report.quarantined} "
-            f"quarantined, {report.failed} failed; {report.metadata_requests + report.download_requests} MAST "
-            f"requests, in {seconds:.1f} s ({rate:.1f} light curves/s)",
-            highlight=False,
-            markup=False,
-        )
-        if report.interrupted:
-            raise typer.Exit(EXIT_INTERRUPTED)
-        raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+        _print_report(state, report, dry_run=dry_run, offline=False, what="cutout")
 
     app.add_typer(harvest_app, name="harvest")
+
+
+def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> None:
+    if report.unknown_targets:
+        ui.err.print(
+            f"offline: {len(report.unknown_targets)} target(s) were never searched: "
+            + ", ".join(report.unknown_targets[:5]),
+            highlight=False,
+        )
+    held = f"{report.in_lake} already in the lake, " if report.in_lake else ""
+    on_disk = f", {report.reused} complete on disk" if report.reused else ""
+    if dry_run or offline:
+        ui.out.print(
+            f"{report.n_products} {what} products listed, {held}{report.n_to_fetch} to fetch "
+            f"({ui.human_bytes(report.bytes_to_fetch)}){on_disk}",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_OK)
+    for where, status, reason in report.problems:
+        if status != "skipped" or not state.quiet:
+            ui.err.print(f"{status}: {where}: {reason}", highlight=False, markup=False)
+    seconds = command_seconds()
+    rate = (report.ingested + report.unchanged) / seconds if seconds else 0.0
+    ui.err.print(
+        f"harvest {report.run_id}: {report.n_products} products listed, {held}{report.downloaded} fetched "
+        f"({ui.human_bytes(report.bytes_downloaded)}){on_disk}; {report.ingested} ingested ({report.superseded} "
+        f"superseding), {report.unchanged} unchanged, {report.skipped} skipped, {report.quarantined} "
+        f"quarantined, {report.failed} failed; {report.metadata_requests + report.download_requests} MAST "
+        f"requests, in {seconds:.1f} s ({rate:.1f} light curves/s)",
+        highlight=False,
+        markup=False,
+    )
+    if report.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)

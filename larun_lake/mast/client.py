@@ -9,6 +9,7 @@ retried with back-off because astroquery never retries.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import astropy.units as u
 import requests
 from astropy.coordinates import SkyCoord
-from astroquery.exceptions import InputWarning, InvalidQueryError, RemoteServiceError
+from astroquery.exceptions import InputWarning, InvalidQueryError, NoResultsWarning, RemoteServiceError
 from astroquery.mast import CatalogsClass, ObservationsClass
 
 from ..errors import MastResponseError, MastUnavailableError, UsageError
@@ -134,6 +135,7 @@ class MastClient:
         *,
         portal: bool = True,
         altered: type[UsageError | MastResponseError] = UsageError,
+        where: str | None = None,
     ) -> T:
         """Run one astroquery (or resolver) call with retries; errors become LARUN Lake errors.
 
@@ -165,13 +167,13 @@ class MastClient:
             except RemoteServiceError as exc:
                 raise MastResponseError(f"MAST at {self.mast_url} refused the {what} query: {exc}") from exc
             except (requests.RequestException, OSError) as exc:
-                url = self.resolver_url if not portal else self.mast_url
+                url = where or (self.resolver_url if not portal else self.mast_url)
                 if classify(exc)[0]:
                     raise MastUnavailableError(
                         f"MAST unreachable at {url} ({what}) after {self.retry_policy.attempts} attempts: {exc}",
                         hint=(
                             "check the MAST address (LARUN_LAKE_MAST_URL, or a harvest command's --mast-url) or try again later"
-                            if portal
+                            if portal or where
                             else "check LARUN_LAKE_RESOLVER_URL or try again later"
                         ),
                     ) from exc
@@ -275,6 +277,31 @@ class MastClient:
             row["ID"] = as_int(row.get("ID"))  # MAST types the TIC id as a string
         rows.types["ID"] = "BIGINT"  # stored as a number, to join lightcurves.tic_id
         return rows
+
+    # -- TESScut ---------------------------------------------------------------------------------
+    def tesscut_url(self) -> str:
+        """TESScut's base under the MAST address, as astroquery builds it (``<server>/tesscut/api/v0.1/``)."""
+        return f"{self.mast_url}/tesscut/api/v0.1/"
+
+    def tesscut_sectors(self, ra: float, dec: float) -> list[dict[str, Any]]:
+        """Sectors (sectorName, sector, camera, ccd) whose FFIs hold a position: one TESScut request."""
+        from astroquery.mast import TesscutClass
+
+        def fetch() -> list[dict[str, Any]]:
+            client = TesscutClass()
+            connection = client._service_api_connection  # astroquery fixes its URL at import: point it here
+            connection.REQUEST_URL = self.tesscut_url()
+            self._new_session(connection._session)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NoResultsWarning)
+                table = client.get_sectors(coordinates=SkyCoord(ra, dec, unit="deg"))
+            return [
+                {"sectorName": str(r["sectorName"]), "sector": int(r["sector"]), "camera": int(r["camera"]),
+                 "ccd": int(r["ccd"])}
+                for r in table
+            ]
+
+        return self._run(f"TESScut sectors at {ra:.5f} {dec:+.5f}", fetch, portal=False, where=self.tesscut_url())
 
     # -- names ----------------------------------------------------------------------------------
     def resolve(self, name: str) -> tuple[float, float]:

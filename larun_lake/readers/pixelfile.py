@@ -65,11 +65,12 @@ def pixel_kind(ff: FitsFile) -> PixelKind:
 class PixelProduct:
     """One pixel file opened for ingest, with the aperture its light curve is to use."""
 
-    def __init__(self, ff: FitsFile, kind: PixelKind, aperture: Any) -> None:
+    def __init__(self, ff: FitsFile, kind: PixelKind, aperture: Any, target_id: int | None = None) -> None:
         from ..pixels.spec import aperture_spec
 
         self.ff = ff
         self.kind = kind
+        self.given_target = target_id  # a cutout's TIC, from the harvest that asked for it
         self.spec = aperture_spec(aperture)
         self.name = str(ff.path)
         if ff.problem:
@@ -84,8 +85,8 @@ class PixelProduct:
         self.tag = self.spec.tag_for(self.aperture_image)
 
     @classmethod
-    def open(cls, ff: FitsFile, aperture: Any = "default") -> PixelProduct:
-        return cls(ff, pixel_kind(ff), aperture)
+    def open(cls, ff: FitsFile, aperture: Any = "default", *, target_id: int | None = None) -> PixelProduct:
+        return cls(ff, pixel_kind(ff), aperture, target_id)
 
     @property
     def product_type(self) -> str:
@@ -198,7 +199,7 @@ class PixelProduct:
     def _target_id(self) -> int | None:
         if self.kind.id_keyword is None:
             value = _ranged_int(self.primary, "TICID", self.name, 0, 2**63 - 1)  # astrocut writes 0
-            return value or None
+            return value or self.given_target
         value = _ranged_int(self.primary, self.kind.id_keyword, self.name, 1, 2**63 - 1)
         if value is None:
             raise ProductError(self.name, f"no target id in the primary header ({self.kind.id_keyword})")
