@@ -337,7 +337,7 @@ def _template(mission: str, template_dir: str) -> _Template:
     with fits.open(root / TEMPLATE_FILES[lc_kind]) as lc:
         if mission == "Kepler":
             primary = lc[0].header.copy()
-            primary["CREATOR"] = primary["CREATOR"].split()[0] + " TargetPixelExporterPipelineModule"
+            primary.set("CREATOR", primary["CREATOR"].split()[0] + " TargetPixelExporterPipelineModule", "pipeline job")
         aperture = lc[2].header.copy()
     wcs_kepler = tuple(_kepler_wcs(c) for c in wcs)
     return _Template(mission, primary, table_cards, wcs_kepler, aperture, _KEPLER_COLUMNS)
