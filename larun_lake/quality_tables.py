@@ -25,6 +25,11 @@ FLAG_CLASSES = {
     ("TESS", "QLP"): "TessQualityFlags",
     ("Kepler", "Kepler"): "KeplerQualityFlags",
     ("K2", "K2"): "KeplerQualityFlags",
+    # Light curves made from pixels: lightkurve reads TESS pixel files with TESS flags, Kepler/K2 with Kepler's.
+    ("TESS", "SPOC-TPF"): "TessQualityFlags",
+    ("TESS", "TESScut"): "TessQualityFlags",
+    ("Kepler", "Kepler-TPF"): "KeplerQualityFlags",
+    ("K2", "K2-TPF"): "KeplerQualityFlags",
 }
 
 

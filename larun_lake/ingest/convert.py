@@ -67,7 +67,7 @@ def _convert_pixels(item: InputFile, ff: FitsFile, known_shas: frozenset[str] | 
     """A target pixel file or cutout: one light curve per aperture, each a version of its own."""
     kind = PIXEL_KIND_ERROR_TYPE
     try:
-        pixel = PixelProduct.open(ff, item.aperture, target_id=item.extra.get("target_id"))
+        pixel = PixelProduct(ff, item.aperture, target_id=item.extra.get("target_id"))
         kind = pixel.product_type
         key = pixel.version_sha256
         if key in known_shas:

@@ -44,6 +44,8 @@ def lightcurve_table(lc: LightCurveData) -> pa.Table:
     for name, dtype in CADENCE_COLUMNS:
         if name == "lc_id":
             arrays.append(pa.DictionaryArray.from_arrays(np.zeros(n, dtype=np.int32), pa.array([lc.lc_id])))
+        elif name == "target_id" and lc.meta["target_id"] is None:
+            arrays.append(_nulls(n, dtype))  # a cutout of a position that is no known star
         elif name == "target_id":
             arrays.append(pa.array(np.full(n, lc.meta["target_id"], dtype=np.int64)))
         elif name in lc.columns:
