@@ -20,6 +20,8 @@ What the real clients showed over loopback, beyond PROTOCOL.md section 8:
   give the window astrocut rounds to, e.g. ``8x9`` for 0.05 deg).
 * astrocut raises an IndexError for a position outside a cube, so cubes are chosen by
   footprint first; a cutout partly off the image keeps its size with NaN pixels.
+* astrocut 1.4's cube cutouts take ``cutout_size`` as (x, y) in effect, whatever its
+  docstring says; the client sends ``x`` = width, so the server passes (x, y).
 """
 
 from __future__ import annotations
@@ -195,7 +197,9 @@ class TesscutService:
         if not cubes:
             where = f"sector {sector}" if sector is not None else "any sector"
             return {"msg": f"The requested position ({ra}, {dec}) is not in {where}"}
-        size = (round(y), round(x)) if units == "px" else (y, x)
+        # astrocut 1.4 takes the first size element along x for cube cutouts (its limits loop runs over
+        # the axes x, y), though its docstring says (ny, nx): x= must come out as the width, as the name says.
+        size = (round(x), round(y)) if units == "px" else (x, y)
         key = (tuple(c.sector_name for c in cubes), ra, dec, size, units)
         with self._lock:
             cached = self._zips.get(key)
