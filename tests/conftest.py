@@ -104,6 +104,15 @@ def clean_mast_server(server, monkeypatch: pytest.MonkeyPatch):
     server.latency = 0.0
 
 
+@pytest.fixture(scope="session")
+def ffi_cubes(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Synthetic TESS FFI cubes (sectors 1-3 around TIC 25155310; see mast_server/ffi.py), made once per
+    session in about a second: {SectorSpec: cube path}. Serve them with MastServer(cubes=...)."""
+    from .mast_server.ffi import make_cubes
+
+    return make_cubes(tmp_path_factory.mktemp("ffi_cubes"))
+
+
 # --- Object storage and Dask on loopback (moto's S3 server, a LocalCluster with worker processes) ---
 
 

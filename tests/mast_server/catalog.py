@@ -1,11 +1,20 @@
-"""Observation and product rows built from FITS light-curve headers.
+"""Observation and product rows built from the headers of light curves and target pixel files.
 
 The layout mirrors what MAST serves for these missions:
 
-* TESS SPOC and every HLSP: one observation per file.
+* TESS SPOC and every HLSP: one observation per light curve; a SPOC target pixel
+  file (``..._tp.fits``, subgroup ``TP``) joins the observation of the light curve
+  of its target, sector and cadence, and is named after it.
 * Kepler: one observation per target and cadence (``kplr..._lc_Q<18 flags>``),
   one product per quarter, quarter only in the product ``description``.
 * K2: one observation per target, campaign and cadence.
+* Kepler/K2 target pixel files (``..._lpd-targ.fits.gz``, subgroup ``TPF``) join
+  the light curves' observation.  lightkurve and astroquery pick target pixel files
+  by file name (``tp.fits``, ``targ.fits.gz``), never by the subgroup.
+
+A light curve without a served target pixel file still lists one (and other
+siblings) with no content, so that clients must filter.  Files are served with the
+bytes they have: a gzipped TESS TPF stays gzipped under its ``.fits`` name.
 """
 
 from __future__ import annotations
@@ -56,11 +65,12 @@ def data_uri(info: FileInfo, filename: str) -> str:
         return f"mast:HLSP/{info.hlsp}/c{info.season or 0:02d}/{group:09d}/{rest:05d}/{filename}"
     if info.mission == "TESS":
         return f"mast:TESS/product/{filename}"
+    folder = "target_pixel_files" if filename.endswith("targ.fits.gz") else "lightcurves"
     if info.mission == "Kepler":
         kid = f"{tid:09d}"
-        return f"mast:KEPLER/url/missions/kepler/lightcurves/{kid[:4]}/{kid}/{filename}"
+        return f"mast:KEPLER/url/missions/kepler/{folder}/{kid[:4]}/{kid}/{filename}"
     return (
-        f"mast:K2/url/missions/k2/lightcurves/c{info.season or 0}/"
+        f"mast:K2/url/missions/k2/{folder}/c{info.season or 0}/"
         f"{tid // 100000 * 100000}/{tid % 100000 // 1000 * 1000:05d}/{filename}"
     )
 
@@ -77,7 +87,8 @@ def _target_name(info: FileInfo) -> str:
 
 def _group_key(info: FileInfo) -> tuple[Any, ...]:
     if info.hlsp or info.mission == "TESS":
-        return ("file", info.mission, info.hlsp, info.filename)
+        # a TESS target pixel file shares the observation of the light curve it is named after
+        return ("file", info.mission, info.hlsp, re.sub(r"tp\.fits$", "lc.fits", info.filename))
     cadence = "sc" if info.exptime < 200 else "lc"
     if info.mission == "Kepler":
         return ("Kepler", info.target_id, cadence)
@@ -92,7 +103,7 @@ def _obs_id(infos: list[FileInfo]) -> str:
     if info.hlsp:
         return stem
     if info.mission == "TESS":
-        return re.sub(r"[-_]lc$", "", stem)
+        return re.sub(r"[-_](lc|tp)$", "", stem)
     cadence = "sc" if info.exptime < 200 else "lc"
     if info.mission == "Kepler":
         quarters = {i.season for i in infos}
@@ -102,7 +113,9 @@ def _obs_id(infos: list[FileInfo]) -> str:
 
 
 def _description(info: FileInfo) -> tuple[str, str]:
-    """(description, productSubGroupDescription) of the light-curve product."""
+    """(description, productSubGroupDescription) of the light-curve or target-pixel product."""
+    if info.kind == "tp":
+        return _pixel_description(info)
     if info.hlsp:
         return f"{info.hlsp.upper()} light curve", "LC"
     if info.mission == "TESS":
@@ -112,6 +125,14 @@ def _description(info: FileInfo) -> tuple[str, str]:
     if info.mission == "Kepler":
         return f"Lightcurve {label} - Q{info.season}", "SLC" if short else "LLC"
     return f"Lightcurve {label.replace('(C', '(K')} - C{info.season or 0:02d}", "SLC" if short else "LLC"
+
+
+def _pixel_description(info: FileInfo) -> tuple[str, str]:
+    if info.mission == "TESS":
+        return ("Fast-cadence target pixel files", "FAST-TP") if info.exptime < 60 else ("Target pixel files", "TP")
+    label = "Short Cadence (TPS)" if info.exptime < 200 else "Long Cadence (TPL)"
+    season = f"Q{info.season}" if info.mission == "Kepler" else f"C{info.season or 0:02d}"
+    return f"Target Pixel {label} - {season}", "TPF"
 
 
 class Catalog:
@@ -127,13 +148,15 @@ class Catalog:
         self._rows: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Path | None]] | None = None
 
     def add_file(self, path: str | Path, **overrides: Any) -> dict[str, Any]:
-        """Serve one light-curve file; returns its light-curve product row.
+        """Serve one light curve or target pixel file; returns its product row.
 
         Overrides named like FileInfo fields (or ``tic_id``/``sector``/``quarter``/
         ``campaign``) change what is read from the headers before names and URIs
         are derived; observation/product column names override row values.
         """
-        info = read_file_info(path)
+        return self._add(read_file_info(path), path, overrides)
+
+    def _add(self, info: FileInfo, path: str | Path, overrides: dict[str, Any]) -> dict[str, Any]:
         info_updates: dict[str, Any] = {}
         entry = Entry(info=info, path=Path(path))
         for key, value in overrides.items():
@@ -148,10 +171,10 @@ class Catalog:
             else:
                 raise ValueError(f"unknown override {key!r}")
         entry.info = dataclasses.replace(info, **info_updates)
-        if not entry.info.filename:
-            entry.info.filename = mission_filename(entry.info)
-        uri = _served_uri(entry)
         with self._lock:
+            if not entry.info.filename:
+                entry.info.filename = mission_filename(entry.info, self._partner_name(entry.info))
+            uri = _served_uri(entry)
             if any(_served_uri(e) == uri for e in self._entries):
                 raise ValueError(f"{uri} is already served; use replace_file()")
             self._entries.append(entry)
@@ -159,12 +182,33 @@ class Catalog:
         return next(p for p in self.products() if p["dataURI"] == uri)
 
     def add_files(self, paths: Iterable[str | Path]) -> None:
-        """Add every file that is a light curve; others are listed in ``skipped``."""
+        """Add every light curve, then every target pixel file (so each can be named after its
+        light curve); other files are listed in ``skipped``."""
+        found = []
         for path in paths:
             try:
-                self.add_file(path)
+                found.append((read_file_info(path), path))
             except (ValueError, OSError) as exc:
                 self.skipped.append((Path(path), str(exc)))
+        for info, path in sorted(found, key=lambda item: item[0].kind != "lc"):
+            try:
+                self._add(info, path, {})
+            except (ValueError, OSError) as exc:
+                self.skipped.append((Path(path), str(exc)))
+
+    def _partner_name(self, info: FileInfo) -> str | None:
+        """Served name of the SPOC light curve a TESS target pixel file goes with."""
+        if info.kind != "tp" or info.mission != "TESS" or info.hlsp:
+            return None
+        for entry in self._entries:
+            other = entry.info
+            if (other.kind, other.mission, other.hlsp) == ("lc", "TESS", None) and (
+                other.target_id,
+                other.season,
+                other.exptime,
+            ) == (info.target_id, info.season, info.exptime):
+                return other.filename
+        return None
 
     def replace_file(self, uri: str, new_path: str | Path) -> None:
         """Serve new content under an existing dataURI (MAST reprocessing in place)."""
@@ -210,8 +254,9 @@ class Catalog:
                     self._obsids[key] = str(next(self._next_obsid))
                 obs = self._observation(entries, self._obsids[key])
                 observations.append(obs)
+                with_pixels = any(e.info.kind == "tp" for e in entries)
                 for entry in entries:
-                    for product, path in self._products(entry, obs):
+                    for product, path in self._products(entry, obs, with_pixels):
                         products.append(product)
                         files[product["dataURI"]] = path
             self._rows = (observations, products, files)
@@ -263,7 +308,9 @@ class Catalog:
             row.update(entry.obs_overrides)
         return row
 
-    def _products(self, entry: Entry, obs: dict[str, Any]) -> list[tuple[dict[str, Any], Path | None]]:
+    def _products(
+        self, entry: Entry, obs: dict[str, Any], with_pixels: bool
+    ) -> list[tuple[dict[str, Any], Path | None]]:
         info = entry.info
         description, subgroup = _description(info)
         size = entry.path.stat().st_size if entry.path.exists() else 0
@@ -293,8 +340,10 @@ class Catalog:
             **entry.product_overrides,
         }
         rows: list[tuple[dict[str, Any], Path | None]] = [(lc, entry.path)]
-        if self.non_lc_products and not info.hlsp:
+        if self.non_lc_products and not info.hlsp and info.kind == "lc":
             for name, sub, desc, factor in self._siblings(info, description):
+                if with_pixels and sub in {"TP", "TPF"}:
+                    continue  # the real target pixel file is served in this observation
                 sibling = {**base, "description": desc, "productSubGroupDescription": sub}
                 sibling.update(productGroupDescription="", dataURI=data_uri(info, name), productFilename=name)
                 sibling["size"] = int(size * factor) + 2880  # plausible, never served
@@ -313,4 +362,4 @@ class Catalog:
             ]
         season = description.rsplit(" - ", 1)[-1]
         base = re.sub(r"_[ls]lc$", "", stem)
-        return [(f"{base}_lpd-targ.fits.gz", "LPD", f"Target Pixel Long Cadence (TPL) - {season}", 8.0)]
+        return [(f"{base}_lpd-targ.fits.gz", "TPF", f"Target Pixel Long Cadence (TPL) - {season}", 8.0)]

@@ -6,7 +6,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("invoke", "columnsconfig", "download", "head", "resolve")
+KINDS = ("invoke", "columnsconfig", "download", "head", "resolve", "tesscut")
 
 
 @dataclass
@@ -14,7 +14,8 @@ class Fault:
     """One injected failure.
 
     Matching: ``kind`` (one of KINDS, a tuple of them, or None for any),
-    ``service`` (invoke or column-config service name, case-insensitive) and
+    ``service`` (invoke or column-config service name, or ``sector``/``astrocut`` for
+    TESScut; case-insensitive) and
     ``uri`` (substring of the download URI; for other requests of the path and
     query).  Applied to the first ``times`` matches (1 when neither ``times``
     nor ``rate`` is given), or to each match with probability ``rate``, drawn
@@ -38,6 +39,8 @@ class Fault:
     retry_after: float | None = None
     drop: bool = False
     truncate: float | None = None
+    short_body: float | None = None
+    corrupt: bool = False
     stall: float | None = None
     executing: bool = False
     hits: int = field(default=0, init=False)
@@ -47,8 +50,10 @@ class Fault:
         unknown = [k for k in kinds if k not in KINDS]
         if unknown:
             raise ValueError(f"unknown fault kind(s) {unknown}; expected {KINDS}")
-        if self.truncate is not None and not 0.0 <= self.truncate < 1.0:
-            raise ValueError("truncate is the fraction of the body sent, in [0, 1)")
+        for name in ("truncate", "short_body"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} is the fraction of the body sent, in [0, 1)")
         if self.rate is not None and not 0.0 <= self.rate <= 1.0:
             raise ValueError("rate is a probability")
 

@@ -1,4 +1,4 @@
-"""What a light-curve FITS file says about itself, read from its headers."""
+"""What a light-curve or target-pixel FITS file says about itself, read from its headers."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _TIME_COLUMNS = {"time", "t"}  # "T" is K2SFF's
 
 @dataclass
 class FileInfo:
-    """What the catalog needs to know about one light-curve file."""
+    """What the catalog needs to know about one light-curve or target pixel file."""
 
     path: Path
     mission: str  # TESS | Kepler | K2
@@ -34,6 +34,7 @@ class FileInfo:
     source_name: str
     filename: str = ""  # productFilename as served; derived when empty
     procver: str | None = None
+    kind: str = "lc"  # "lc" light curve, "tp" target pixel file
 
 
 def _first(headers: Iterable[fits.Header], key: str) -> Any:
@@ -44,13 +45,20 @@ def _first(headers: Iterable[fits.Header], key: str) -> Any:
     return None
 
 
-def _lightcurve_header(hdul: fits.HDUList) -> fits.Header:
+def _data_header(hdul: fits.HDUList) -> tuple[str, fits.Header]:
+    """("lc" or "tp", header of the extension with the time series).
+
+    A target pixel file has a PIXELS (TESS) or TARGETTABLES (Kepler/K2) table, or was
+    written by the pipeline's target-pixel exporter (the truncated K2 fixture keeps only
+    one cadence as an image, but its headers are those of a real TPF).
+    """
     names = {hdu.name.upper() for hdu in hdul}
-    if names & {"PIXELS", "TARGETTABLES"}:
-        raise ValueError("target pixel file, not a light curve")
+    creator = str(hdul[0].header.get("CREATOR") or "")
+    if names & {"PIXELS", "TARGETTABLES"} or "TargetPixelExporter" in creator:
+        return "tp", hdul[1].header if len(hdul) > 1 else hdul[0].header
     for hdu in hdul[1:]:
         if isinstance(hdu, fits.BinTableHDU) and any(c.name.lower() in _TIME_COLUMNS for c in hdu.columns):
-            return hdu.header
+            return "lc", hdu.header
     raise ValueError("no table extension with a time column")
 
 
@@ -59,11 +67,11 @@ def _snap_cadence(seconds: float) -> float:
 
 
 def read_file_info(path: str | Path) -> FileInfo:
-    """Parse the headers of one light-curve FITS file; ValueError if it is not one."""
+    """Parse the headers of one light-curve or target pixel file; ValueError if it is neither."""
     path = Path(path)
     with fits.open(path, memmap=False) as hdul:
         primary = hdul[0].header
-        table = _lightcurve_header(hdul)
+        kind, table = _data_header(hdul)
         headers = (table, primary)
         mission_raw = str(_first((primary,), "MISSION") or _first((primary,), "TELESCOP") or "").strip()
         mission = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}.get(mission_raw.lower())
@@ -113,6 +121,7 @@ def read_file_info(path: str | Path) -> FileInfo:
             t_max=float(tstop) + bjdref - 2400000.5 if tstop is not None else None,
             source_name=name,
             procver=str(procver) if procver is not None else None,
+            kind=kind,
         )
 
 
@@ -122,19 +131,27 @@ def _stamp(mjd: float | None) -> str:
     return Time(mjd, format="mjd").datetime.strftime("%Y%j%H%M%S")
 
 
-def mission_filename(info: FileInfo) -> str:
-    """MAST's file name for a mission product; keeps the stamp of a MAST-named source file."""
+def mission_filename(info: FileInfo, partner: str | None = None) -> str:
+    """MAST's file name for a mission product; keeps the stamp of a MAST-named source file.
+
+    ``partner`` is the served name of the light curve a TESS target pixel file goes with:
+    MAST names both alike, ``..._lc.fits`` and ``..._tp.fits``.
+    """
     name = info.source_name
     if info.hlsp:
         return name
     if info.mission == "TESS":
+        if info.kind == "tp" and partner:
+            return re.sub(r"lc\.fits$", "tp.fits", partner)
         match = re.match(r"^tess(\d{13})-s\d{4}-\d{16}-(\d{4})-", name)
         stamp, scid = match.groups() if match else (_stamp(info.t_min), "0000")
-        tail = "a_fast-lc" if info.exptime < 60 else "s_lc"
-        return f"tess{stamp}-s{info.season or 0:04d}-{info.target_id:016d}-{scid}-{tail}.fits"
-    kind = "slc" if info.exptime < 200 else "llc"
+        tail = "a_fast-" if info.exptime < 60 else "s_"
+        return f"tess{stamp}-s{info.season or 0:04d}-{info.target_id:016d}-{scid}-{tail}{info.kind}.fits"
+    short = info.exptime < 200
+    kind = ("spd-targ" if short else "lpd-targ") if info.kind == "tp" else ("slc" if short else "llc")
+    ext = ".fits.gz" if info.kind == "tp" else ".fits"
     if info.mission == "Kepler":
         match = re.match(r"^kplr\d{9}-(\d{13})_", name)
         stamp = match.group(1) if match else _stamp(info.t_min)
-        return f"kplr{info.target_id:09d}-{stamp}_{kind}.fits"
-    return f"ktwo{info.target_id:09d}-c{info.season or 0:02d}_{kind}.fits"
+        return f"kplr{info.target_id:09d}-{stamp}_{kind}{ext}"
+    return f"ktwo{info.target_id:09d}-c{info.season or 0:02d}_{kind}{ext}"

@@ -23,6 +23,7 @@ from .schema import (
     products_column_config,
     tic_column_config,
 )
+from .tesscut import TesscutService
 from .tic import TicTable
 
 Row = dict[str, Any]
@@ -38,6 +39,8 @@ class Context:
     catalog: Catalog
     tic: TicTable
     names: dict[str, tuple[float, float]] = field(default_factory=dict)
+    tesscut: TesscutService | None = None
+    stars: dict[int, tuple[float, float]] = field(default_factory=dict)  # TIC id -> (ra, dec)
 
 
 def error(msg: str) -> dict[str, Any]:
@@ -110,14 +113,22 @@ def table_response(fields: Fields, rows: list[Row], request: dict[str, Any]) -> 
 
 
 def _caom(key: str, params: dict[str, Any], request: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    rows = apply_filters(ctx.catalog.observations(), params.get("filters") or [], dict(OBS_FIELDS))
+    filters = params.get("filters") or []
+    types = dict(OBS_FIELDS)
+    rows = apply_filters(ctx.catalog.observations(), filters, types)
     fields: Fields = list(OBS_FIELDS)
-    if key != "mast.caom.filtered":
+    if key == "mast.caom.filtered":
+        if ctx.tesscut is not None:
+            rows += apply_filters(ctx.tesscut.observations(), filters, types)
+    else:
         if key == "mast.caom.cone":
             ra, dec, radius = float(params["ra"]), float(params["dec"]), float(params["radius"])
         else:
             ra, dec, radius = _parse_position(params.get("position"))
         rows = within(rows, ra, dec, radius, "s_ra", "s_dec", "distance")
+        if ctx.tesscut is not None:  # FFI images match by footprint: a target anywhere on the CCD
+            rows += apply_filters(ctx.tesscut.observations_at(ra, dec, radius), filters, types)
+            rows.sort(key=lambda r: r["distance"])
         fields.append(DISTANCE_FIELD)
     if str(params.get("columns", "*")).strip().upper() == "COUNT_BIG(*)":
         return table_response([("Column1", "string")], [{"Column1": len(rows)}], request)
@@ -265,7 +276,8 @@ def _locate(name: str, ctx: Context) -> tuple[list[str], str, tuple[float, float
         prefix, number = match.group(1).upper(), int(match.group(2))
         position: tuple[float, float] | None = None
         if prefix == "TIC":
-            row = ctx.tic.by_id(number)
+            position = ctx.stars.get(number)
+            row = ctx.tic.by_id(number) if position is None else None
             if row and row.get("ra") is not None:
                 position = (float(row["ra"]), float(row["dec"]))
             position = position or ctx.catalog.position("TESS", number)

@@ -1,4 +1,4 @@
-"""HTTP front of the fake MAST: portal invoke, column configs, SANTA resolver, downloads."""
+"""HTTP front of the fake MAST: portal invoke, column configs, SANTA resolver, downloads, TESScut."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from . import portal
 from .catalog import Catalog
 from .faults import KINDS, Fault, FaultSet
+from .tesscut import TesscutError, TesscutService
 from .tic import TicTable
 
 _CONNECTION_ERRORS = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -156,7 +157,21 @@ class _Handler(BaseHTTPRequestHandler):
             resolver = (form.get("resolver") or [None])[0]
             found = portal.resolve_names(names, ctx, resolver=resolver, resolve_all=resolve_all)
             return record, _json_reply({"resolvedCoordinate": found, "status": ""})
+        if lower in {"/tesscut/api/v0.1/sector", "/tesscut/api/v0.1/astrocut"} and method in {"GET", "POST"}:
+            service = lower.rsplit("/", 1)[1]
+            record = RequestRecord("tesscut", method, path, service=service, request=dict(form))
+            return record, self._tesscut_reply(mast, service, form)
         return RequestRecord("other", method, path), _json_reply({"status": "ERROR", "msg": "Not found"}, 404)
+
+    @staticmethod
+    def _tesscut_reply(mast: MastServer, service: str, form: dict[str, list[str]]) -> _Reply:
+        try:
+            answer = mast.tesscut.sectors(form) if service == "sector" else mast.tesscut.cutout(form)
+        except TesscutError as exc:
+            return _json_reply({"msg": str(exc)}, 400)
+        if isinstance(answer, bytes):
+            return _Reply(body=answer, content_type="application/zip")
+        return _json_reply(answer)
 
     @staticmethod
     def _file_reply(mast: MastServer, uri: str) -> _Reply:
@@ -191,6 +206,15 @@ class _Handler(BaseHTTPRequestHandler):
         truncate = min((f.truncate for f in faults if f.truncate is not None), default=None)
 
         length = reply.file.stat().st_size if reply.file is not None else len(reply.body)
+        if any(f.corrupt for f in faults):
+            body = bytearray(reply.file.read_bytes() if reply.file is not None else reply.body)
+            middle = max(0, len(body) // 2 - 32)
+            body[middle : middle + 64] = bytes(b ^ 0xFF for b in body[middle : middle + 64])
+            reply = _Reply(reply.status, bytes(body), reply.content_type, None, reply.headers)
+            length = len(reply.body)
+        short = min((f.short_body for f in faults if f.short_body is not None), default=None)
+        if short is not None:
+            length = int(length * short)
         if method == "HEAD" and stall > 0 and mast._sleep(stall):
             return self._abort()
         self.send_response(reply.status)
@@ -244,6 +268,8 @@ class MastServer:
         tic_rows: Any = None,
         non_lc_products: bool = True,
         names: dict[str, tuple[float, float]] | None = None,
+        cubes: Iterable[str | Path] = (),
+        stars: dict[int, tuple[float, float]] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
@@ -259,6 +285,10 @@ class MastServer:
             self.catalog.add_files(found)
         self.tic = TicTable(tic_rows)
         self.names: dict[str, tuple[float, float]] = dict(names or {})
+        self.tesscut = TesscutService()
+        for cube in cubes:
+            self.tesscut.add_cube(cube)
+        self.stars: dict[int, tuple[float, float]] = {int(k): v for k, v in (stars or {}).items()}
         self.latency = latency  # seconds added to every request
         self.max_stall = max_stall  # upper bound for any injected stall or latency
         self.host, self.port = host, port
@@ -319,6 +349,15 @@ class MastServer:
         """Serve new bytes under an existing dataURI, as when MAST reprocesses a product in place."""
         self.catalog.replace_file(data_uri, new_path)
 
+    def add_cube(self, path: str | Path) -> None:
+        """Serve TESScut cutouts from one astrocut cube (``tess-sSSSS-C-D-cube.fits``) and list it
+        as a TESS FFI observation."""
+        self.tesscut.add_cube(path)
+
+    def add_star(self, tic: int, ra: float, dec: float) -> None:
+        """Make ``TIC <tic>`` resolve to (ra, dec)."""
+        self.stars[int(tic)] = (float(ra), float(dec))
+
     def set_tic_rows(self, rows: Any) -> None:
         self.tic = TicTable(rows)
 
@@ -354,8 +393,9 @@ class MastServer:
         self._faults.clear()
 
     def count(self, kind: str, service: str | None = None) -> int:
-        """Requests of a kind (``invoke``, ``columnsconfig``, ``download``, ``head``, ``resolve``),
-        optionally of one service; any other ``kind`` is taken as an invoke service name."""
+        """Requests of a kind (``invoke``, ``columnsconfig``, ``download``, ``head``, ``resolve``,
+        ``tesscut``), optionally of one service (for ``tesscut``: ``sector`` or ``astrocut``); any
+        other ``kind`` is taken as an invoke service name."""
         with self._lock:
             records = list(self.requests)
         if kind not in KINDS:
@@ -370,7 +410,9 @@ class MastServer:
 
     # -- internals -----------------------------------------------------------------------------
     def _context(self) -> portal.Context:
-        return portal.Context(catalog=self.catalog, tic=self.tic, names=self.names)
+        return portal.Context(
+            catalog=self.catalog, tic=self.tic, names=self.names, tesscut=self.tesscut, stars=self.stars
+        )
 
     def _sleep(self, seconds: float) -> bool:
         """Bounded, interruptible wait; True when the server is stopping."""
