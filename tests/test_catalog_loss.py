@@ -42,7 +42,7 @@ def test_a_lost_catalog_is_refused_then_rebuilt(lake_copy: Path) -> None:
     assert _data(lake_copy) == before
     proc = run_cli("--lake", str(lake_copy), "rebuild-catalog")
     assert proc.returncode == 0, proc.stderr
-    assert "lightcurve_versions 23" in proc.stdout and "lake consistent" in proc.stdout
+    assert "lightcurve_versions 24" in proc.stdout and "lake consistent" in proc.stdout
     assert _counts(lake_copy) == counts and _data(lake_copy) == before
     proc = run_cli("--lake", str(lake_copy), "verify")
     assert proc.returncode == 0 and "0 repairs, lake consistent" in proc.stdout, proc.stdout + proc.stderr
@@ -89,7 +89,7 @@ def test_verify_keeps_data_under_a_catalog_of_another_lake(lake_copy: Path, tmp_
     assert report.foreign and not report.consistent
     assert not report.orphans_removed and _data(lake_copy) == before
     # The damaged catalog did not replace the snapshot it can be rebuilt from.
-    assert json.loads((lake_copy / "_catalog" / "LATEST").read_text())["rows"]["lightcurve_versions"] == 23
+    assert json.loads((lake_copy / "_catalog" / "LATEST").read_text())["rows"]["lightcurve_versions"] == 24
 
 
 def test_verify_reports_a_truncated_catalog_and_deletes_nothing(lake_copy: Path) -> None:
@@ -128,7 +128,7 @@ def test_snapshots_are_pruned_but_never_to_a_poorer_one(lake_copy: Path, n_comma
     lake.import_files([KEPLER_Q2])
     kept = sorted(p for p in (lake_copy / "_catalog").iterdir() if p.name.startswith("v"))
     rows = [duckdb.sql(f"SELECT count(*) FROM '{p}/lightcurve_versions.parquet'").fetchall()[0][0] for p in kept]
-    assert max(rows) == 23 and len(kept) == 3
+    assert max(rows) == 24 and len(kept) == 3
 
 
 def test_materialize_refuses_a_data_file_changed_behind_the_lakes_back(lake_copy: Path, tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_forget_missing_and_staging_cleanup_wait_while_unknown_files_exist(lake_
     report = Lake(lake_copy).verify(forget_missing=True)
     assert not report.consistent and report.unknown and report.missing
     assert not report.forgotten and not report.staging_removed and staging.is_dir() and stranger.is_file()
-    assert Lake(lake_copy).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
+    assert Lake(lake_copy).sql("SELECT count(*) FROM lightcurves").fetchall() == [(24,)]
 
 
 def test_no_snapshot_while_another_process_runs_an_import(lake_copy: Path) -> None:

@@ -3,7 +3,6 @@ target pixel files, through the real astroquery client and the project's downloa
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import lightkurve as lk
@@ -14,20 +13,19 @@ import pytest
 from larun_lake import Lake
 from tests.mast_server import Fault, MastServer
 from tests.mast_server.ffi import STARS
+from tests.pixelgen import make_spoc_tpf
 
 from .conftest import FIXTURES, run_cli
 
 TARGET = STARS[0]  # TIC 25155310, on the cubes of sectors 1, 2 and 3
 SPOC_LC = FIXTURES / "tess_spoc" / "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
-TESS_TPF_GZ = FIXTURES / "truncated" / "tess25155310-s01-first-cadences.fits.gz"
 
 
 @pytest.fixture(scope="module")
 def tess_tpf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real SPOC target pixel file fixture (first cadences of sector 1), served uncompressed as MAST does."""
-    path = tmp_path_factory.mktemp("tpf") / "tess25155310-s01-first-cadences.fits"
-    path.write_bytes(gzip.decompress(TESS_TPF_GZ.read_bytes()))
-    return path
+    """A SPOC target pixel file of sector 1 in the real format. (The real fixture was cut short by hand after
+    the archive wrote it, so its CHECKSUM fails, and a harvest rightly quarantines such a download.)"""
+    return make_spoc_tpf(tmp_path_factory.mktemp("tpf"), TARGET.tic, 1, n_cadences=600, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +124,7 @@ def test_a_stalled_cutout_fails_and_the_next_run_fetches_it(lake: Lake, clean_ma
     report = lake.harvest_cutouts(f"TIC {TARGET.tic}", size=5, sectors="1,2")
     assert report.ingested == 1 and report.failed == 1
     failed = lake.sql("SELECT state, attempts, last_error FROM products WHERE obs_id LIKE 'tess-s0001%'").fetchall()
-    assert failed[0][0] == "failed" and failed[0][1] == 1 and "Timeout" in failed[0][2]
+    assert failed[0][0] == "failed" and failed[0][1] == 1 and "timed out" in failed[0][2]
     server.clear_faults()
     again = lake.harvest_cutouts(f"TIC {TARGET.tic}", size=5, sectors="1,2")
     assert again.ingested == 1 and again.n_to_fetch == 1
@@ -138,7 +136,7 @@ def test_harvest_pixels_takes_pipeline_target_pixel_files_only(lake: Lake, clean
     report = lake.harvest_pixels(f"TIC {TARGET.tic}", mission="TESS", author="SPOC")
     assert report.ok and report.ingested == 1 and server.count("download") == 1, report.problems
     row = lake.sql("SELECT lc_id, author, aperture, n_cadences FROM lightcurves").fetchall()
-    assert row == [(f"TESS:SPOC-TPF:{TARGET.tic}:s0001:120:ap-pipeline", "SPOC-TPF", "ap-pipeline", 5)]
+    assert row == [(f"TESS:SPOC-TPF:{TARGET.tic}:s0001:120:ap-pipeline", "SPOC-TPF", "ap-pipeline", 600)]
     raw = lake.sql("SELECT raw_path FROM pixel_files").fetchall()[0][0]
     assert raw.startswith("raw/mastDownload/TESS/") and (lake.path / raw).read_bytes() == tess_tpf.read_bytes()
     assert lake.sql("SELECT product_type, state FROM products").fetchall() == [("target_pixel", "ingested")]
@@ -147,6 +145,7 @@ def test_harvest_pixels_takes_pipeline_target_pixel_files_only(lake: Lake, clean
     again = lake.harvest_pixels(f"TIC {TARGET.tic}", mission="TESS", author="SPOC")
     assert again.ingested == 0 and again.n_to_fetch == 0 and server.count("download") == 0
     # The light curves are a separate harvest, from the same remembered search.
+    server.reset_counts()
     lcs = lake.harvest_lightcurves(f"TIC {TARGET.tic}", mission="TESS", author="SPOC", max_age="1h")
     assert lcs.ingested == 1 and server.count("invoke") == 0
 

@@ -26,9 +26,9 @@ def data_files(lake: Path) -> dict[str, bytes]:
 def test_fixture_import_counts(fixture_lake: Path) -> None:
     lake = Lake(fixture_lake)
     states = dict(lake.sql("SELECT state, count(*) FROM products GROUP BY state").fetchall())
-    assert states == {"ingested": 23, "skipped": 11}
+    assert states == {"ingested": 24, "skipped": 9, "quarantined": 1}  # a K2 pixel file cut to one image
     kinds = lake.sql("SELECT mission, author, count(*) n FROM lightcurves GROUP BY ALL ORDER BY ALL").fetchall()
-    assert kinds == [("K2", "K2", 2), ("Kepler", "Kepler", 3), ("TESS", "QLP", 2), ("TESS", "SPOC", 13),
+    assert kinds == [("K2", "K2", 2), ("Kepler", "Kepler", 3), ("TESS", "QLP", 2), ("TESS", "SPOC", 13), ("TESS", "SPOC-TPF", 1),
                      ("TESS", "TESS-SPOC", 3)]
 
 
@@ -41,7 +41,7 @@ def test_hive_layout_and_plain_parquet_readers(fixture_lake: Path) -> None:
     df = pd.read_parquet(fixture_lake / "cadences", filters=[("target_id", "=", 25155310)])
     via_sql = Lake(fixture_lake).sql(
         "SELECT time, flux FROM cadences WHERE target_id = 25155310 ORDER BY lc_id, cadenceno").df()
-    assert len(df) == len(via_sql) == 20076 + 15678
+    assert len(df) == len(via_sql) == 20076 + 15678 + 5
     assert set(df["period"].astype(str)) == {"s0001", "s0006"}
     sorted_df = df.sort_values(["lc_id", "cadenceno"])
     np.testing.assert_array_equal(sorted_df["flux"].to_numpy(), via_sql["flux"].to_numpy())
@@ -76,8 +76,8 @@ def test_lightcurves_row(fixture_lake: Path) -> None:
 
 def test_runs_record_versions_and_counts(fixture_lake: Path) -> None:
     run = Lake(fixture_lake).sql("SELECT * FROM runs ORDER BY started_at LIMIT 1").df().iloc[0]
-    assert run["command"] == "import" and run["status"] == "ok"
-    assert run["n_files"] == 34 and run["n_ingested"] == 23 and run["n_skipped"] == 11
+    assert run["command"] == "import" and run["status"] == "partial"
+    assert run["n_files"] == 34 and run["n_ingested"] == 24 and run["n_skipped"] == 9 and run["n_quarantined"] == 1
     for column in ("larun_lake_version", "astropy_version", "lightkurve_version", "astroquery_version",
                    "duckdb_version", "pyarrow_version"):
         assert run[column], column
@@ -102,7 +102,7 @@ def test_n_good_equals_cadences_passing_the_default_mask(fixture_lake: Path) -> 
         "count(*) FILTER (isfinite(c.time) AND is_good(c.flux, c.quality, "
         "quality_bitmask(l.mission, l.author, 'default', l.sector))) AS n "
         "FROM lightcurves l JOIN cadences c USING (lc_id) GROUP BY l.lc_id").fetchall()
-    assert len(rows) == 23
+    assert len(rows) == 24
     assert all(n_good == n for _, n_good, n in rows)
 
 
@@ -110,7 +110,7 @@ def test_reimport_changes_nothing(lake_copy: Path) -> None:
     before = data_files(lake_copy)
     versions_before = Lake(lake_copy).sql("SELECT * FROM lightcurve_versions ORDER BY ALL").df()
     report = Lake(lake_copy).import_files([FIXTURES])
-    assert report.ingested == 0 and report.unchanged == 23
+    assert report.ingested == 0 and report.unchanged == 24
     assert data_files(lake_copy) == before
     pd.testing.assert_frame_equal(Lake(lake_copy).sql("SELECT * FROM lightcurve_versions ORDER BY ALL").df(),
                                   versions_before)

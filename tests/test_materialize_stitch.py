@@ -119,7 +119,7 @@ def test_stitch_prefer_picks_one_kind_per_target(fixture_lake: Path) -> None:
     expected = _lk_stitch(HAT_P_2_FILES[("TESS-SPOC", 1800)]).remove_nans()
     np.testing.assert_array_equal(stars[HAT_P_2].flux, expected.flux.value)
     assert stars[25155310].meta["AUTHOR"] == "SPOC" and len(stars[25155310].meta["STITCHED"]) == 2
-    assert lcs.selection.n_not_preferred == 4  # HAT-P-2's SPOC and QLP light curves
+    assert lcs.selection.n_not_preferred == 5  # HAT-P-2's SPOC and QLP light curves, the pixel one of 25155310
     only_qlp = materialize(lake, sql, stitch_prefer="qlp")
     assert [s.meta["TARGETID"] for s in only_qlp] == [HAT_P_2]
     assert only_qlp.content_hash != materialize(lake, sql, stitch=True).content_hash

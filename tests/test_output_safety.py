@@ -42,7 +42,7 @@ def test_materialize_never_writes_into_or_over_the_lake(lake: Lake, where: str) 
     with pytest.raises(UsageError, match="lake"):
         _write(lake, out, overwrite=True)
     assert _snapshot(lake.path) == before
-    assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(270990,)]
+    assert lake.sql("SELECT count(*) FROM cadences").fetchall() == [(270995,)]
 
 
 def test_a_link_into_the_lake_is_refused(lake: Lake, tmp_path: Path) -> None:

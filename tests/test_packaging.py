@@ -36,7 +36,7 @@ def test_sql_and_data_files_ship_inside_the_wheel(tmp_path: Path) -> None:
         "import larun_lake.sqlfiles as s;"
         "assert 'site' in str(s.sql_root()), s.sql_root();"
         "names = s.list_sql(); [s.load_sql(n) for n in names];"
-        "import larun_lake.quality as q; assert 'site' in q.__file__ and len(q.mask_rows()) == 22 and q.bit_rows();"
+        "import larun_lake.quality as q; assert 'site' in q.__file__ and len(q.mask_rows()) == 38 and q.bit_rows();"
         "print(json.dumps(names))"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, cwd=tmp_path)

@@ -145,7 +145,7 @@ def test_no_statement_writes_a_file(arena, template: str) -> None:
         Lake(lake).sql(statement)
     assert _snapshot(lake, decoy, workdir) == before
     # The lake still answers, with the same data.
-    assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
+    assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(24,)]
 
 
 # query('...') is refused by DuckDB itself (it runs a single SELECT only); the rest by the statement check.
@@ -193,7 +193,7 @@ def test_the_cli_refuses_explain_analyze_copy_and_writes_nothing(arena) -> None:
     assert _snapshot(lake, decoy, workdir) == before
     import pandas as pd
 
-    assert len(pd.read_parquet(lake / "cadences")) == 270990
+    assert len(pd.read_parquet(lake / "cadences")) == 270995
 
 
 def test_a_missing_data_file_fails_only_queries_that_read_it(arena) -> None:
@@ -201,8 +201,8 @@ def test_a_missing_data_file_fails_only_queries_that_read_it(arena) -> None:
     k2 = sorted((lake / "cadences" / "mission=K2").rglob("*.parquet"))
     for path in k2:
         os.remove(path)
-    assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(23,)]
-    assert Lake(lake).sql("SELECT count(*) FROM cadences WHERE mission = 'TESS'").fetchall() == [(252875,)]
+    assert Lake(lake).sql("SELECT count(*) FROM lightcurves").fetchall() == [(24,)]
+    assert Lake(lake).sql("SELECT count(*) FROM cadences WHERE mission = 'TESS'").fetchall() == [(252880,)]
     with pytest.raises(LarunLakeError, match=r"missing.*verify"):
         Lake(lake).sql("SELECT count(*) FROM cadences")
     proc = run_cli("--lake", str(lake), "sql", "SELECT count(*) FROM cadences")
