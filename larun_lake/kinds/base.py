@@ -39,6 +39,8 @@ class LightCurveData:
 
 @dataclass(frozen=True, eq=False)  # one instance per kind: compared and hashed by identity
 class Kind:
+    """One kind of product: its identity at MAST and in the lake, how to recognise and read its files."""
+
     name: str  # 'spoc', 'tess-spoc', 'qlp', 'kepler', 'k2'
     mission: str  # 'TESS' | 'Kepler' | 'K2'
     author: str  # MAST's provenance_name: 'SPOC', 'TESS-SPOC', 'QLP', 'Kepler', 'K2'

@@ -1,7 +1,9 @@
 """The one table of product kinds, and the lookups the rest of the code makes in it.
 
-Adding a kind is a module declaring its Kind plus one line in KINDS. The order matters twice:
-detection asks the kinds in this order, and the quality tables list them in it.
+Adding a kind is a module declaring its Kind, one line in KINDS and a real file of the kind in
+tests/test_kinds.py. The order matters twice: detection asks the kinds in this order, and the
+quality tables list them in it. A pixel kind must come with its own refusal rule changed: today
+refusals.py skips target pixel files before any kind is asked.
 """
 
 from __future__ import annotations
