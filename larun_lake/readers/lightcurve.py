@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ..kinds import LightCurveData, detect
+from ..kinds.lcfile import _float, _median, _str  # noqa: F401  header helpers other readers import from here
 from .fitsfile import FitsFile, open_fits
 
 __all__ = ["LightCurveData", "read_lightcurve", "version_key"]
