@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import kinds
 from .catalog import Catalog
 from .config import Settings
 from .errors import UsageError
@@ -16,7 +17,7 @@ from .executors import TaskRunner, task_runner
 from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.rebuild import RebuildReport, rebuild_catalog
 from .lake.verify import VerifyReport, verify_lake
-from .layout import ID_PREFIX, LakeLayout
+from .layout import LakeLayout
 from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
 from .materialize import materialize as materialize_set
 from .pixels.spec import aperture_spec
@@ -202,10 +203,10 @@ class Lake:
         from .harvest.lightcurves import HarvestFilter, LightCurveHarvest, parse_max_age
 
         command = "harvest lightcurves" if product_type == "lightcurve" else "harvest pixels"
-        missions = [t.parse_mission(m) for m in _listify(mission)] or ["TESS", "Kepler", "K2"]
+        missions = [t.parse_mission(m) for m in _listify(mission)] or list(kinds.missions())
         authors = [t.parse_author(a, missions) for a in _listify(author)] or None
         if authors:
-            missions = [m for m in missions if any(a in t.AUTHORS_OF[m] for a in authors)]
+            missions = [m for m in missions if any(a in kinds.authors_of(m) for a in authors)]
         periods = t.parse_periods(missions, sectors=sectors, quarters=quarters, campaigns=campaigns)
         exptime = t.parse_exptime(exptime)
         texts = _listify(targets)
@@ -251,7 +252,7 @@ class Lake:
         prefix = "TIC" if column.lower() in ("tic_id", "id") or missions == ["TESS"] else None
         if prefix is None and len(missions) != 1:
             raise UsageError("--from-sql target_id values need one --mission to say what they are")
-        prefix = prefix or ID_PREFIX[missions[0]]
+        prefix = prefix or kinds.id_prefix(missions[0])
         return [f"{prefix} {v}" for v in values if v is not None]
 
     def sql(self, query: str, params: list | dict | None = None) -> QueryResult:

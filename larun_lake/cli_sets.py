@@ -19,7 +19,7 @@ from . import cli_output as ui
 from .cli_sqltext import print_examples, sql_text
 from .config import memory_limit as parse_memory_limit
 from .errors import EXIT_OK, EXIT_PARTIAL, UsageError
-from .layout import ID_PREFIX
+from .kinds import id_prefix
 from .materialize import FORMATS, BinWidthWarning, Fetcher, list_sets, materialize, set_status
 from .materialize.output import check_target
 
@@ -31,7 +31,7 @@ def harvest_fetcher(lake: Any, options: dict[str, Any]) -> Fetcher:
     """Harvest (mission, target_id) pairs from MAST, with the command's --mission/--author/--exptime."""
 
     def fetch(pairs: list[tuple[str, int]]) -> None:
-        targets = [f"{ID_PREFIX.get(mission, 'TIC')} {target}" for mission, target in pairs]
+        targets = [f"{id_prefix(mission, default='TIC')} {target}" for mission, target in pairs]
         missions = options.get("mission") or sorted({mission for mission, _ in pairs})
         report = lake.harvest_lightcurves(
             targets, mission=missions, author=options.get("author"), exptime=options.get("exptime")

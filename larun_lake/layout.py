@@ -33,26 +33,29 @@ RAW = "raw"
 WRITER_INFO = "_writer.json"
 WAITING = "_waiting"
 
-_PERIOD_PREFIX = {"TESS": "s", "Kepler": "q", "K2": "c"}
-ID_PREFIX = {"TESS": "TIC", "Kepler": "KIC", "K2": "EPIC"}  # how each mission names its targets ("TIC 25155310")
-_PERIOD_RE = re.compile(r"^(?P<kind>[sqc])(?P<num>\d+)$")
 _SAFE_PART = re.compile(r"^[A-Za-z0-9._+-]+$")
+_PERIOD_RE = re.compile(r"^(?P<prefix>[a-z])(?P<num>\d+)$")
 
 
+# Each product kind declares its period keyword and prefix (larun_lake/kinds). The kinds build
+# light-curve ids with this module, so it looks them up when called rather than on import.
 def period_key(mission: str, number: int) -> str:
     """'s0001' for a TESS sector, 'q02' for a Kepler quarter, 'c04' for a K2 campaign."""
-    prefix = _PERIOD_PREFIX[mission]
-    width = 4 if prefix == "s" else 2
-    return f"{prefix}{number:0{width}d}"
+    from .kinds import of_mission
+
+    kind = of_mission(mission)
+    return f"{kind.period_prefix}{number:0{kind.period_digits}d}"
 
 
 def parse_period_key(key: str) -> tuple[str, int]:
     """Inverse of period_key: ('sector'|'quarter'|'campaign', number)."""
+    from .kinds import period_kinds
+
     m = _PERIOD_RE.match(key)
-    if not m:
+    kind = next((k for k in period_kinds() if m and k.period_prefix == m["prefix"]), None)
+    if kind is None:
         raise ValueError(f"not a period key: {key!r}")
-    kind = {"s": "sector", "q": "quarter", "c": "campaign"}[m["kind"]]
-    return kind, int(m["num"])
+    return kind.period_column, int(m["num"])
 
 
 def make_lc_id(

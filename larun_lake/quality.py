@@ -19,10 +19,6 @@ from .errors import UsageError
 
 PRESETS = ("none", "default", "hard", "hardest")
 
-# QLP marks "low precision" cadences with its own bit, which lightkurve adds to
-# the hard and hardest presets; the bit moved in sector 56 (QLP data release notes).
-QLP_LOW_PRECISION = ((1, 55, 2**12), (56, None, 2**30))
-
 # Where the generator writes the tables in a source checkout; readers go through importlib.resources.
 TABLES_PATH = Path(__file__).with_name("data") / "quality_tables.json"
 

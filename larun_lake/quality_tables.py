@@ -16,21 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .quality import PRESETS, QLP_LOW_PRECISION, TABLES_PATH
-
-# (mission, author) -> name of the lightkurve flag class that defines its QUALITY bits.
-FLAG_CLASSES = {
-    ("TESS", "SPOC"): "TessQualityFlags",
-    ("TESS", "TESS-SPOC"): "TessQualityFlags",
-    ("TESS", "QLP"): "TessQualityFlags",
-    ("Kepler", "Kepler"): "KeplerQualityFlags",
-    ("K2", "K2"): "KeplerQualityFlags",
-    # Light curves made from pixels: lightkurve reads TESS pixel files with TESS flags, Kepler/K2 with Kepler's.
-    ("TESS", "SPOC-TPF"): "TessQualityFlags",
-    ("TESS", "TESScut"): "TessQualityFlags",
-    ("Kepler", "Kepler-TPF"): "KeplerQualityFlags",
-    ("K2", "K2-TPF"): "KeplerQualityFlags",
-}
+from .kinds import KINDS
+from .quality import PRESETS, TABLES_PATH
 
 
 def _flag_class(name: str) -> type:
@@ -50,16 +37,16 @@ def _flag_names(cls: type) -> dict[int, str]:
 def mask_rows() -> list[dict]:
     """Every (mission, author, preset[, sector range]) bitmask, as lightkurve applies them."""
     rows: list[dict] = []
-    for (mission, author), name in FLAG_CLASSES.items():
-        cls = _flag_class(name)
+    for kind in KINDS:
+        cls = _flag_class(kind.quality_flags)
         for preset in PRESETS:
             base = cls.OPTIONS[preset]
-            ranges = QLP_LOW_PRECISION if author == "QLP" and preset in ("hard", "hardest") else ((None, None, 0),)
-            for lo, hi, extra in ranges:
+            hard = preset in ("hard", "hardest") and kind.low_precision_bits
+            for lo, hi, extra in kind.low_precision_bits if hard else ((None, None, 0),):
                 rows.append(
                     {
-                        "mission": mission,
-                        "author": author,
+                        "mission": kind.mission,
+                        "author": kind.author,
                         "preset": preset,
                         "sector_min": lo,
                         "sector_max": hi,
@@ -72,14 +59,14 @@ def mask_rows() -> list[dict]:
 def bit_rows() -> list[dict]:
     """One row per QUALITY bit per product kind, with its preset membership."""
     rows: list[dict] = []
-    for (mission, author), name in FLAG_CLASSES.items():
-        cls = _flag_class(name)
+    for kind in KINDS:
+        cls = _flag_class(kind.quality_flags)
         names = _flag_names(cls)
         for value, description in sorted(cls.STRINGS.items()):
             rows.append(
                 {
-                    "mission": mission,
-                    "author": author,
+                    "mission": kind.mission,
+                    "author": kind.author,
                     "bit": value.bit_length() - 1,
                     "value": value,
                     "name": names.get(value, f"bit{value}"),
@@ -91,23 +78,22 @@ def bit_rows() -> list[dict]:
                     "sector_max": None,
                 }
             )
-        if author == "QLP":
-            for lo, hi, extra in QLP_LOW_PRECISION:
-                rows.append(
-                    {
-                        "mission": mission,
-                        "author": author,
-                        "bit": extra.bit_length() - 1,
-                        "value": extra,
-                        "name": "LowPrecision",
-                        "description": "QLP low-precision point",
-                        "in_default": False,
-                        "in_hard": True,
-                        "in_hardest": True,
-                        "sector_min": lo,
-                        "sector_max": hi,
-                    }
-                )
+        for lo, hi, extra in kind.low_precision_bits:
+            rows.append(
+                {
+                    "mission": kind.mission,
+                    "author": kind.author,
+                    "bit": extra.bit_length() - 1,
+                    "value": extra,
+                    "name": "LowPrecision",
+                    "description": f"{kind.author} low-precision point",
+                    "in_default": False,
+                    "in_hard": True,
+                    "in_hardest": True,
+                    "sector_min": lo,
+                    "sector_max": hi,
+                }
+            )
     return rows
 
 

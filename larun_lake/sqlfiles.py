@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,7 +25,25 @@ def load_sql(name: str) -> str:
         node = node / part
     if not node.is_file():
         raise FileNotFoundError(f"no SQL file {name!r} in {sql_root()}")
-    return node.read_text(encoding="utf-8")
+    text = node.read_text(encoding="utf-8")
+    return _fill(text, name) if "{{" in text else text
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def _fill(text: str, name: str) -> str:
+    """Replace {{name}} placeholders with what the code knows (e.g. the product kinds' lists)."""
+    from .kinds import sql_values  # only the few files with placeholders need the kinds
+
+    values = sql_values()
+
+    def value(match: re.Match) -> str:
+        if match[1] not in values:
+            raise KeyError(f"SQL file {name!r} uses an unknown placeholder {match[0]}")
+        return values[match[1]]
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def list_sql(folder: str = "") -> list[str]:

@@ -7,6 +7,7 @@ FROM lake.lightcurve_versions
 WHERE is_current;
 
 -- The PDCSAP pair is stored once, as flux/flux_err; it is re-exposed under its own name here.
+-- Its authors are filled in when the views are installed: the product kinds whose default flux is PDCSAP.
 CREATE OR REPLACE TEMP VIEW cadences AS
 SELECT
     lc_id,
@@ -22,8 +23,8 @@ SELECT
     flux,
     flux_err,
     quality,
-    CASE WHEN author IN ('SPOC', 'TESS-SPOC', 'Kepler', 'K2') THEN flux END AS pdcsap_flux,
-    CASE WHEN author IN ('SPOC', 'TESS-SPOC', 'Kepler', 'K2') THEN flux_err END AS pdcsap_flux_err,
+    CASE WHEN author IN ({{pdcsap_authors}}) THEN flux END AS pdcsap_flux,
+    CASE WHEN author IN ({{pdcsap_authors}}) THEN flux_err END AS pdcsap_flux_err,
     * EXCLUDE (lc_id, mission, author, target_id, period, time, cadenceno, flux, flux_err, quality)
 FROM cadence_rows;
 

@@ -7,7 +7,6 @@ they were fetched: a later harvest within --max-age, or --offline, asks MAST not
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -16,22 +15,16 @@ from typing import Any
 
 import pyarrow as pa
 
+from .. import kinds
 from ..catalog import Catalog
 from ..catalog.db import now
 from ..errors import UsageError
-from .targets import AUTHORS_OF, COLLECTIONS, Target, target_name
-
-LC_FILE = re.compile(r"[_-](fast-)?(lc|llc|slc)\.fits(\.gz)?$", re.IGNORECASE)
-# Pipeline target pixel files: SPOC's *_tp.fits (and 20-s *fast-tp.fits), Kepler/K2 *_lpd-targ / *_spd-targ.
-TPF_FILE = re.compile(r"([_-](fast-)?tp|_[ls]pd-targ)\.fits(\.gz)?$", re.IGNORECASE)
-PIXEL_AUTHORS = ("SPOC", "Kepler", "K2")  # pipelines that make target pixel files
-_QUARTER = re.compile(r"\bQ(\d+)\b")
-_CAMPAIGN = re.compile(r"-c(\d+)_", re.IGNORECASE)
+from .targets import Target, target_name
 
 
 @dataclass(frozen=True)
 class Product:
-    """One light-curve file MAST lists."""
+    """One light-curve or target pixel file MAST lists (`author` is MAST's provenance_name)."""
 
     data_uri: str
     mission: str
@@ -49,37 +42,22 @@ class Product:
     product_type: str = "lightcurve"  # or 'target_pixel'
 
 
-def _target_id(mission: str, name: str) -> int | None:
-    digits = name[4:] if mission in ("Kepler", "K2") and name[:4].lower() in ("kplr", "ktwo") else name
-    return int(digits) if digits.isdigit() else None
-
-
-def _period(mission: str, obs: dict[str, Any], product: dict[str, Any]) -> int | None:
-    seq = obs.get("sequence_number")
-    if seq is not None and mission != "Kepler":
-        return int(seq)
-    if mission == "Kepler":
-        m = _QUARTER.search(product.get("description") or "")
-        return int(m.group(1)) if m else None
-    m = _CAMPAIGN.search(product.get("productFilename") or "")
-    return int(m.group(1)) if m else None
-
-
 def light_curve_products(mission: str, observations: list[dict], products: list[dict]) -> list[Product]:
-    """Join MAST's product rows to their observations; keep light-curve and target pixel files."""
+    """Join MAST's product rows to their observations and keep the files of known kinds (light curves and
+    target pixel files)."""
     by_obsid = {str(o.get("obsid")): o for o in observations}
     by_obs_id = {o.get("obs_id"): o for o in observations}
     out: dict[str, Product] = {}
     for p in products:
         name = p.get("productFilename") or ""
-        product_type = "lightcurve" if LC_FILE.search(name) else "target_pixel" if TPF_FILE.search(name) else None
-        if product_type is None or not p.get("dataURI"):
+        if not p.get("dataURI"):
             continue
         obs = by_obsid.get(str(p.get("obsID") or p.get("parent_obsid") or "")) or by_obs_id.get(p.get("obs_id"))
         if obs is None:
             continue
         author = obs.get("provenance_name")
-        if author not in AUTHORS_OF[mission] or (product_type == "target_pixel" and author not in PIXEL_AUTHORS):
+        kind = kinds.listed_kind(mission, author, name)
+        if kind is None:
             continue
         tname = str(obs.get("target_name"))
         out[p["dataURI"]] = Product(
@@ -87,16 +65,16 @@ def light_curve_products(mission: str, observations: list[dict], products: list[
             mission=mission,
             author=author,
             target_name=tname,
-            target_id=_target_id(mission, tname),
+            target_id=kind.target_id_of(tname),
             obsid=str(obs.get("obsid")),
             obs_id=obs.get("obs_id"),
             obs_collection=obs.get("obs_collection"),
-            period_number=_period(mission, obs, p),
+            period_number=kind.mast_period(obs, p),
             exptime_s=float(obs["t_exptime"]) if obs.get("t_exptime") is not None else None,
             product_filename=name,
             size_bytes=int(p["size"]) if p.get("size") is not None else None,
             description=p.get("description"),
-            product_type=product_type,
+            product_type=kind.product_type,
         )
     return list(out.values())
 
@@ -155,7 +133,8 @@ class ProductSearch:
     def _query(
         self, mission: str, *, target_names: list[str] | None = None, position: tuple[float, float, float] | None = None
     ) -> list[Product]:
-        collections = sorted({COLLECTIONS[a] for a in AUTHORS_OF[mission]})
+        authors = kinds.authors_of(mission)
+        collections = sorted({kinds.collection_of(a) for a in authors})
         what = f"{len(target_names)} target(s)" if target_names else "a position"
         self._on_phase("searching", f"{mission} observations of {what}")
         observations = self.client.observations(
@@ -164,7 +143,7 @@ class ProductSearch:
         observations = [
             o
             for o in observations
-            if o.get("provenance_name") in AUTHORS_OF[mission] and (o.get("dataproduct_type") in (None, "timeseries"))
+            if o.get("provenance_name") in authors and (o.get("dataproduct_type") in (None, "timeseries"))
         ]
         if observations:
             self._on_phase("listing", f"products of {len(observations)} {mission} observations")

@@ -6,17 +6,19 @@ import math
 import re
 from dataclasses import dataclass
 
+from .. import kinds
 from ..errors import UsageError
-from ..layout import ID_PREFIX
 
-MISSIONS = {"tess": "TESS", "kepler": "Kepler", "k2": "K2"}
-AUTHORS = {"spoc": "SPOC", "tess-spoc": "TESS-SPOC", "qlp": "QLP", "kepler": "Kepler", "k2": "K2"}
-AUTHORS_OF = {"TESS": ("SPOC", "TESS-SPOC", "QLP"), "Kepler": ("Kepler",), "K2": ("K2",)}
-# MAST collections holding each pipeline's light curves.
-COLLECTIONS = {"SPOC": "TESS", "TESS-SPOC": "HLSP", "QLP": "HLSP", "Kepler": "Kepler", "K2": "K2"}
 # 'TIC 5', 'TIC5', 'TIC-5', 'TIC:5'; in 'TIC -5' the minus is a sign, and the id is refused.
-_ID = re.compile(r"^\s*(TIC|KIC|EPIC)(?![A-Za-z])(?:[-:]\s*|\s*)(\S.*?)\s*$", re.IGNORECASE)
-_PREFIX_MISSION = {"TIC": "TESS", "KIC": "Kepler", "EPIC": "K2"}
+_ID = re.compile(
+    rf"^\s*({'|'.join(kinds.id_prefix(m) for m in kinds.missions())})(?![A-Za-z])(?:[-:]\s*|\s*)(\S.*?)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _listed(names: tuple[str, ...], last: str = "or") -> str:
+    """'TESS, Kepler or K2'."""
+    return f"{', '.join(names[:-1])} {last} {names[-1]}" if len(names) > 1 else names[0]
 
 
 @dataclass(frozen=True)
@@ -29,34 +31,34 @@ class Target:
 
     @property
     def label(self) -> str:
-        return self.name or f"{ID_PREFIX[self.mission]} {self.target_id}"
+        return self.name or f"{kinds.id_prefix(self.mission)} {self.target_id}"
 
 
 def parse_mission(value: str) -> str:
+    by_name = {m.lower(): m for m in kinds.missions()}
     try:
-        return MISSIONS[value.strip().lower()]
+        return by_name[value.strip().lower()]
     except KeyError:
-        raise UsageError(f"unknown mission {value!r}", hint="use TESS, Kepler or K2") from None
+        raise UsageError(f"unknown mission {value!r}", hint=f"use {_listed(kinds.missions())}") from None
 
 
 def parse_author(value: str, missions: list[str]) -> str:
+    by_name = {a.lower(): a for a in kinds.authors()}
     try:
-        author = AUTHORS[value.strip().lower()]
+        author = by_name[value.strip().lower()]
     except KeyError:
-        raise UsageError(f"unknown author {value!r}", hint="use SPOC, TESS-SPOC, QLP, Kepler or K2") from None
-    if missions and not any(author in AUTHORS_OF[m] for m in missions):
+        raise UsageError(f"unknown author {value!r}", hint=f"use {_listed(kinds.authors())}") from None
+    if missions and not any(author in kinds.authors_of(m) for m in missions):
         raise UsageError(
             f"author {author} does not make {'/'.join(missions)} light curves",
-            hint=f"authors of {missions[0]}: {', '.join(AUTHORS_OF[missions[0]])}",
+            hint=f"authors of {missions[0]}: {', '.join(kinds.authors_of(missions[0]))}",
         )
     return author
 
 
 def target_name(mission: str, target_id: int) -> str:
     """MAST's target_name for a mission id (TIC digits, kplr%09d, ktwo%09d)."""
-    if mission == "TESS":
-        return str(target_id)
-    return f"{'kplr' if mission == 'Kepler' else 'ktwo'}{target_id:09d}"
+    return kinds.of_mission(mission).mast_target_name(target_id)
 
 
 def parse_target(text: str, default_mission: str | None) -> Target:
@@ -69,7 +71,7 @@ def parse_target(text: str, default_mission: str | None) -> Target:
         prefix, number = m.group(1).upper(), m.group(2)
         if not number.isdigit() or int(number) <= 0:
             raise UsageError(f"malformed {prefix} id {text!r}", hint=f"use '{prefix} <positive integer>'")
-        return Target(_PREFIX_MISSION[prefix], int(number))
+        return Target(kinds.mission_of_prefix(prefix), int(number))
     if text.isdigit():
         if default_mission is None:
             raise UsageError(f"bare id {text!r} is ambiguous", hint="prefix it (TIC/KIC/EPIC) or give one --mission")
@@ -93,11 +95,7 @@ def parse_targets(texts: list[str], missions: list[str]) -> list[Target]:
 
 
 # Which mission each period option filters, and its first period (TESS sectors start at 1).
-PERIOD_OPTIONS = {
-    "sectors": ("TESS", "sector", 1),
-    "quarters": ("Kepler", "quarter", 0),
-    "campaigns": ("K2", "campaign", 0),
-}
+PERIOD_OPTIONS = {f"{k.period_column}s": (k.mission, k.period_column, k.period_range[0]) for k in kinds.period_kinds()}
 
 
 def parse_periods(missions: list[str], **texts: str | None) -> dict[str, set[int]]:
@@ -126,7 +124,7 @@ def parse_exptime(value: float | None) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise UsageError(
             f"--exptime {value:g}: an exposure time is a positive number of seconds",
-            hint="MAST's exposures are 20, 60, 120, 200, 600 and 1800 s",
+            hint=f"MAST's exposures are {_listed(tuple(map(str, kinds.exptimes())), 'and')} s",
         )
     return float(value)
 

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProductError
+from ..kinds.pixel import is_pixel_file
 from ..readers.fitsfile import FitsFile, open_fits
 from ..readers.lightcurve import LightCurveData, read_lightcurve
-from ..readers.pixelfile import PIXEL_KIND_ERROR_TYPE, PixelProduct, is_pixel_file
+from ..readers.pixelfile import PIXEL_KIND_ERROR_TYPE, PixelProduct
 
 
 @dataclass(frozen=True)

@@ -15,23 +15,12 @@ large enough not to need merging.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from pathlib import Path
 
+from ..kinds import MAST_FILE_NAMES as _MAST_NAMES  # (pattern, 'mission:author'), groups `period`, `target`
 from ..readers.fitsfile import read_primary_header
 from .convert import InputFile
-
-# (pattern, group) with named groups `period` and `target`; the group stands for mission and author.
-_MAST_NAMES = [
-    (re.compile(r"^tess\d{13}-s(?P<period>\d{4})-(?P<target>\d{16})-\d{4}-[a-z]_(?:fast-)?lc\.fits"), "TESS:SPOC"),
-    (re.compile(r"^hlsp_tess-data-alerts_tess_phot_(?P<target>\d+)-s(?P<period>\d+)_tess_v\d+_lc\.fits"), "TESS:SPOC"),
-    (re.compile(r"^hlsp_tess-spoc_tess_phot_(?P<target>\d+)-s(?P<period>\d+)_tess_v\d+_lc\.fits"), "TESS:TESS-SPOC"),
-    (re.compile(r"^hlsp_qlp_tess_ffi_s(?P<period>\d+)-(?P<target>\d+)_tess_v\d+_llc\.fits"), "TESS:QLP"),
-    # A Kepler name gives the end of its quarter (or month) as a time stamp: the same for every target.
-    (re.compile(r"^kplr(?P<target>\d{9})-(?P<period>\d{13})_[ls]lc\.fits"), "Kepler:Kepler"),
-    (re.compile(r"^ktwo(?P<target>\d{9})-c(?P<period>\d+)_[ls]lc\.fits"), "K2:K2"),
-]
 
 
 def conversion_order(path: Path) -> tuple[str, int, int, str]:

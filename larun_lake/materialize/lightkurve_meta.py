@@ -11,10 +11,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..layout import ID_PREFIX
+from ..kinds import of_mission
 from .options import MaterializeOptions
 
-_NUMBER = {"TESS": ("SECTOR", "sector"), "Kepler": ("QUARTER", "quarter"), "K2": ("CAMPAIGN", "campaign")}
 # lightkurve spells e-/s as electron/s (io/generic.py does the same rename when it reads a file).
 _UNITS = {"e-/s": "electron / s", "electron/s": "electron / s", "": ""}
 
@@ -29,14 +28,14 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
     first = rows[0]
     mission = first["mission"]
     target = int(first["target_id"])
-    key, column = _NUMBER[mission]
+    kind = of_mission(mission)  # target and period naming are the same for all kinds of a mission
     meta: dict[str, Any] = {
         "TARGETID": target,
-        "OBJECT": f"{ID_PREFIX[mission]} {target}",
-        "LABEL": f"{ID_PREFIX[mission]} {target}",
+        "OBJECT": f"{kind.target_prefix} {target}",
+        "LABEL": f"{kind.target_prefix} {target}",
         "MISSION": mission,
-        "TELESCOP": "TESS" if mission == "TESS" else "Kepler",
-        key: first[column],
+        "TELESCOP": kind.telescope,
+        kind.period_keyword: first[kind.period_column],
         "AUTHOR": first["author"],
         "FLUX_ORIGIN": options.flux_origin or first["flux_column"],
         "QUALITY_BITMASK": options.quality,
@@ -57,10 +56,11 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
         "PROCVER": first["procver"],
         "FILENAME": first["file_name"],
     }
-    if mission == "TESS":
-        meta.update(TICID=target, TESSMAG=first["tmag"], CAMERA=first["camera"], CCD=first["ccd"])
+    meta[kind.target_keyword] = target
+    if kind.telescope == "TESS":
+        meta.update(TESSMAG=first["tmag"], CAMERA=first["camera"], CCD=first["ccd"])
     else:
-        meta.update(KEPLERID=target, KEPMAG=first["kepmag"], CHANNEL=None)
+        meta.update(KEPMAG=first["kepmag"], CHANNEL=None)
     if options.normalize:
         meta["NORMALIZED"] = True
         meta["NORMALIZATION"] = [float(x) for x in norms]
@@ -78,14 +78,14 @@ def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.Lig
         import lightkurve as lk
         from astropy.time import Time
 
-        tess = meta["MISSION"] == "TESS"
-        cls = lk.TessLightCurve if tess else lk.KeplerLightCurve
+        kind = of_mission(meta["MISSION"])
+        cls = getattr(lk, kind.lightkurve_class)
         unit = (
             u.dimensionless_unscaled
             if meta.get("NORMALIZED")
             else u.Unit(_UNITS.get(meta["FLUX_UNIT"] or "", "electron / s"))
         )
-        time = Time(table.column("time").to_numpy(), format="btjd" if tess else "bkjd", scale="tdb")
+        time = Time(table.column("time").to_numpy(), format=kind.time_format, scale="tdb")
         return cls(
             time=time,
             flux=table.column("flux").to_numpy() * unit,

@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from ..config import duration_seconds
 from ..errors import UsageError
+from ..kinds import kind_of, pdcsap_authors
 from ..quality import PRESETS
-from ..readers.lightcurve import AMES_COLUMNS, PDCSAP_AUTHORS, QLP_COLUMNS
 from ..schema import CADENCE_TYPES, FLUX_CHOICES
 
 # Short names users type; everything else must be a flux column of the cadence schema.
@@ -25,12 +25,6 @@ _KIND_RE = re.compile(r"^([A-Z0-9][A-Z0-9_-]*)(?::(\d+))?$")  # AUTHOR or AUTHOR
 
 class BinWidthWarning(UserWarning):
     """The bin width is shorter than the cadence of some selected light curves."""
-
-
-def _columns_of(author: str) -> set[str]:
-    """Lake columns a product kind fills (the rest are all-null in its rows)."""
-    mapping = QLP_COLUMNS if author == "QLP" else AMES_COLUMNS
-    return {*mapping.values(), "flux", "flux_err"}
 
 
 @dataclass(frozen=True)
@@ -142,8 +136,12 @@ class MaterializeOptions:
             return
         lacking = []
         for (mission, author), count in sorted(kinds.items()):
-            pdcsap = self.flux == "pdcsap_flux"
-            if not (author in PDCSAP_AUTHORS if pdcsap else self.value_column in _columns_of(author)):
+            if self.flux == "pdcsap_flux":
+                has = author in pdcsap_authors()
+            else:
+                kind = kind_of(mission, author)
+                has = kind is not None and self.value_column in kind.lake_columns()
+            if not has:
                 lacking.append(f"{mission}/{author} ({count})")
         if lacking:
             raise UsageError(

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import ProductError
-from ..readers.detect import nominal_exptime
 from ..readers.fitsfile import HDU, FitsFile, open_fits
 
 BTJD_REF = 2457000  # TESS times are BJD - 2457000 (cutouts do not say so in a BJDREFI card)
@@ -154,7 +153,7 @@ def read_pixel_file(path: str | Path, *, ff: FitsFile | None = None) -> PixelDat
         bjdrefi=bjdrefi if bjdrefi is not None else (BTJD_REF if mission == "TESS" else 2454833),
         bjdreff=_float(th.get("BJDREFF")) or 0.0,
         cadence_s=cadence_s,
-        exptime_s=nominal_exptime(mission, cadence_s) if cadence_s > 0 else 0,
+        exptime_s=_nominal_exptime(product_type, mission, author, cadence_s),
         shape=(int(shape[0]), int(shape[1])),
         ref_col=ref_col,
         ref_row=ref_row,
@@ -202,6 +201,14 @@ def _kind(primary: dict[str, Any], name: str) -> tuple[str, str, str]:
         mission = "K2" if _text(primary.get("MISSION")) == "K2" or primary.get("CAMPAIGN") is not None else "Kepler"
         return "target_pixel", mission, f"{mission}-TPF"
     raise ProductError(name, f"unknown pixel product (TELESCOP={telescope!r}, ORIGIN={origin!r}, CREATOR={creator!r})")
+
+
+def _nominal_exptime(product_type: str, mission: str, author: str, cadence_s: float) -> int:
+    """MAST's nominal exposure for the measured spacing (the kind declares its exposures); 0 when unknown."""
+    from .. import kinds
+
+    kind = kinds.kind_of(mission, author, product_type)
+    return kind.nominal_exptime(cadence_s) if kind is not None and cadence_s > 0 else 0
 
 
 def _tess_position(primary: dict[str, Any], file_name: str) -> tuple[int | None, int | None, int | None]:

@@ -28,15 +28,6 @@ def _text(value: object) -> str:
     return str(value or "").strip()
 
 
-def is_pixel_file(ff: FitsFile) -> bool:
-    """A PIXELS table (pipeline TPFs and cutouts), or the pipeline's pixel exporter without a light-curve table."""
-    tables = [h for h in ff.hdus[1:] if h.kind == "table"]
-    if any(_text(h.header.get("EXTNAME")) == "PIXELS" for h in tables):
-        return True
-    creator = _text(ff.hdus[0].header.get("CREATOR")) if ff.hdus else ""
-    return "TargetPixelExporter" in creator and not any(_text(h.header.get("EXTNAME")) == "LIGHTCURVE" for h in tables)
-
-
 class PixelProduct:
     """One pixel file opened for ingest, with the aperture its light curve is to use."""
 

@@ -1,0 +1,42 @@
+"""K2 light curves from the Ames pipeline (Kepler spacecraft, MISSION = 'K2')."""
+
+from __future__ import annotations
+
+import re
+
+from ..readers.fitsfile import FitsFile
+from . import ames
+from .base import Kind
+from .lcfile import read_lightcurve_file
+
+
+def _matches(ff: FitsFile) -> bool:
+    return ames.is_kepler_lightcurve(ff, "K2")
+
+
+KIND = Kind(
+    name="k2",
+    mission="K2",
+    author="K2",
+    product_type="lightcurve",
+    telescope="Kepler",
+    obs_collection="K2",
+    target_prefix="EPIC",
+    target_keyword="KEPLERID",
+    mast_target_prefix="ktwo",
+    period_keyword="CAMPAIGN",
+    period_prefix="c",
+    period_digits=2,
+    period_range=(0, 999),
+    exptimes=(60, 1800),
+    quality_flags="KeplerQualityFlags",
+    time_format="bkjd",
+    lightkurve_class="KeplerLightCurve",
+    columns=ames.COLUMNS,
+    flux_column=ames.FLUX[0],
+    flux_err_column=ames.FLUX[1],
+    file_patterns=(re.compile(r"^ktwo(?P<target>\d{9})-c(?P<period>\d+)_[ls]lc\.fits"),),
+    matches=_matches,
+    reader=read_lightcurve_file,
+    mast_period_pattern=("productFilename", re.compile(r"-c(\d+)_", re.IGNORECASE)),
+)

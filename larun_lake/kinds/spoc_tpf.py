@@ -1,0 +1,36 @@
+"""SPOC target pixel files of TESS's 2-minute and 20-second targets."""
+
+from __future__ import annotations
+
+import re
+
+from . import pixel
+from .base import Kind
+
+KIND = Kind(
+    name="spoc-tpf",
+    mission="TESS",
+    author="SPOC-TPF",
+    product_type="target_pixel",
+    telescope="TESS",
+    obs_collection="TESS",
+    target_prefix="TIC",
+    target_keyword="TICID",
+    mast_target_prefix="",
+    period_keyword="SECTOR",
+    period_prefix="s",
+    period_digits=4,
+    period_range=(1, 9999),
+    exptimes=(20, 120),
+    quality_flags="TessQualityFlags",
+    time_format="btjd",
+    lightkurve_class="TessLightCurve",
+    columns=pixel.COLUMNS,
+    flux_column="FLUX",  # summed over the aperture
+    flux_err_column="FLUX_ERR",
+    file_patterns=(re.compile(r"^tess\d{13}-s(?P<period>\d{4})-(?P<target>\d{16})-\d{4}-[a-z]_(?:fast-)?tp\.fits"),),
+    matches=pixel.matcher("SPOC-TPF"),
+    reader=pixel.read_pixel_lightcurve,
+    product_file=pixel.PIXEL_PRODUCT,
+    provenance="SPOC",
+)

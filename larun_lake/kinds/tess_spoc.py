@@ -1,0 +1,41 @@
+"""TESS-SPOC: Ames light curves of full-frame-image targets (an HLSP at MAST)."""
+
+from __future__ import annotations
+
+import re
+
+from ..readers.fitsfile import FitsFile
+from . import ames
+from .base import Kind
+from .lcfile import read_lightcurve_file
+
+
+def _matches(ff: FitsFile) -> bool:
+    return ames.is_tess_lightcurve(ff) and ames.tess_exptime(ff) in KIND.exptimes
+
+
+KIND = Kind(
+    name="tess-spoc",
+    mission="TESS",
+    author="TESS-SPOC",
+    product_type="lightcurve",
+    telescope="TESS",
+    obs_collection="HLSP",
+    target_prefix="TIC",
+    target_keyword="TICID",
+    mast_target_prefix="",
+    period_keyword="SECTOR",
+    period_prefix="s",
+    period_digits=4,
+    period_range=(1, 9999),
+    exptimes=(200, 600, 1800),
+    quality_flags="TessQualityFlags",
+    time_format="btjd",
+    lightkurve_class="TessLightCurve",
+    columns=ames.COLUMNS,
+    flux_column=ames.FLUX[0],
+    flux_err_column=ames.FLUX[1],
+    file_patterns=(re.compile(r"^hlsp_tess-spoc_tess_phot_(?P<target>\d+)-s(?P<period>\d+)_tess_v\d+_lc\.fits"),),
+    matches=_matches,
+    reader=read_lightcurve_file,
+)
