@@ -121,11 +121,15 @@ def test_stale_checksum_is_still_read() -> None:
     assert lc.meta["dropped_columns"] == "RAW_FLUX"
 
 
-@pytest.mark.parametrize("name", ["tess25155310-s01-first-cadences.fits.gz", "ktwo201907706-c01-first-cadence.fits.gz"])
-def test_pixel_files_are_skipped(name: str) -> None:
-    with pytest.raises(ProductError, match="target pixel file") as err:
-        read_lightcurve(str(FIXTURES / "truncated" / name))
-    assert err.value.state == "skipped"
+def test_a_target_pixel_file_is_read_into_its_aperture_light_curve() -> None:
+    lc = read_lightcurve(str(FIXTURES / "truncated" / "tess25155310-s01-first-cadences.fits.gz"))
+    assert lc.meta["author"] == "SPOC-TPF" and lc.meta["aperture"] == "ap-pipeline" and lc.n_rows == 5
+
+
+def test_a_pixel_file_cut_to_one_image_is_quarantined_as_truncated() -> None:
+    with pytest.raises(ProductError, match="truncated FITS file") as err:
+        read_lightcurve(str(FIXTURES / "truncated" / "ktwo201907706-c01-first-cadence.fits.gz"))
+    assert err.value.state == "quarantined"
 
 
 def test_lightkurve_derived_file_is_skipped() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ProductError
+from ..kinds import product_type_of_name
 from ..kinds.pixel import is_pixel_file
 from ..readers.fitsfile import FitsFile, open_fits
 from ..readers.lightcurve import LightCurveData, read_lightcurve
@@ -47,7 +48,8 @@ def convert(item: InputFile, known_shas: frozenset[str] | set[str]) -> Converted
     try:
         ff = open_fits(item.path)
     except ProductError as exc:
-        return Converted(item, "error", error=exc, size_bytes=_size(item.path))
+        kind = product_type_of_name(item.path.name)  # too damaged to read: its name says what it was
+        return Converted(item, "error", error=exc, size_bytes=_size(item.path), product_type=kind)
     if is_pixel_file(ff):
         return _convert_pixels(item, ff, known_shas)
     if ff.sha256 in known_shas:

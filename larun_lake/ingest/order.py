@@ -86,8 +86,9 @@ def _order_from_header(path: Path) -> tuple[str, int, int, str] | None:
     if not isinstance(target, int) or not isinstance(period, int):
         return None
     origin = str(header.get("ORIGIN") or "")
+    # Sorting only: a pipeline's pixel files go with its light curves (the primary header cannot tell them apart).
     if header.get("TELESCOP") == "TESS":
-        group = "TESS:QLP" if "QLP" in origin.upper() else "TESS:SPOC"
+        group = "TESS:TESScut" if "stsci" in origin.lower() else "TESS:QLP" if "QLP" in origin.upper() else "TESS:SPOC"
     else:
         group = "K2:K2" if "CAMPAIGN" in header else "Kepler:Kepler"
     return group, period, target, path.name.lower()

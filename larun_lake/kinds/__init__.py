@@ -18,6 +18,7 @@ from .registry import (
     of_mission,
     pdcsap_authors,
     period_kinds,
+    product_type_of_name,
     sql_values,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "of_mission",
     "pdcsap_authors",
     "period_kinds",
+    "product_type_of_name",
     "sql_values",
 ]

@@ -76,6 +76,14 @@ def listed_kind(mission: str, provenance: str | None, file_name: str) -> Kind | 
     )
 
 
+def product_type_of_name(file_name: str) -> str:
+    """What a file's name says it is, for a file too damaged to open: 'target_pixel', 'ffi_cutout' or a light curve."""
+    for kind in KINDS:
+        if kind.product_type != LIGHTCURVE and kind.product_file.search(file_name):
+            return kind.product_type
+    return LIGHTCURVE
+
+
 def missions() -> tuple[str, ...]:
     """Every mission, in registry order: ('TESS', 'Kepler', 'K2')."""
     return tuple(dict.fromkeys(k.mission for k in KINDS))
