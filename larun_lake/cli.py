@@ -326,12 +326,19 @@ def _print_verify(report: VerifyReport) -> None:
         ui.err.print(f"foreign catalog: {report.foreign} ({rebuild})", highlight=False)
     for rel in report.incomplete:
         ui.err.print(f"incomplete: {rel} holds rows the catalog does not account for ({rebuild})", highlight=False)
+    for rel in report.kept_missing:
+        ui.err.print(f"missing: kept pixel file {rel} (import or harvest it again: that writes it back)",
+                     highlight=False)
+    for rel in report.kept_corrupt:
+        ui.err.print(f"corrupt: kept pixel file {rel} differs from the file ingested (import or harvest it again: "
+                     "that writes it back)", highlight=False)
     for rel in report.unknown:
         ui.err.print(f"unknown: {rel} was written by a run this catalog never recorded; kept ({rebuild})",
                      highlight=False)
     verdict = "consistent" if report.consistent else "NOT consistent"
+    kept = f" and {report.kept_checked} kept pixel files" if report.kept_checked else ""
     ui.out.print(
-        f"verify: {report.checked_files} data files checked, {len(report.repairs)} repairs, lake {verdict}",
+        f"verify: {report.checked_files} data files{kept} checked, {len(report.repairs)} repairs, lake {verdict}",
         highlight=False,
     )
 

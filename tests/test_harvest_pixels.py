@@ -170,3 +170,16 @@ def test_harvest_cutouts_cli_and_bad_input(lake: Lake, clean_mast_server: MastSe
         bad = run_cli(*argv)
         assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) <= 2
+
+
+def test_a_kept_cutout_gone_is_fetched_again(lake: Lake, clean_mast_server: MastServer) -> None:
+    server = clean_mast_server
+    assert lake.harvest_cutouts(f"TIC {TARGET.tic}", size=5, sectors="1").ingested == 1
+    kept = lake.path / lake.sql("SELECT raw_path FROM pixel_files").fetchall()[0][0]
+    content = kept.read_bytes()
+    kept.unlink()
+    server.reset_counts()
+    again = lake.harvest_cutouts(f"TIC {TARGET.tic}", size=5, sectors="1")
+    assert again.n_to_fetch == 1 and again.unchanged == 1 and server.count("tesscut", "astrocut") == 1
+    assert kept.read_bytes() == content
+    assert lake.verify().consistent

@@ -212,3 +212,37 @@ def test_lake_pixels_opens_the_kept_file(pixel_lake: Lake, pixel_files: dict) ->
     assert isinstance(pixel_lake.pixels("KIC 10002792", quarter=2), lk.KeplerTargetPixelFile)
     with pytest.raises(UsageError, match="keeps no pixel file of TIC 100000001 \\(period s0004\\)"):
         pixel_lake.pixels("TIC 100000001", sector=4)
+
+
+def test_a_kept_file_gone_is_reported_and_written_back_by_the_next_import(pixel_files: dict, tmp_path: Path) -> None:
+    lake_dir = tmp_path / "lake"
+    spoc = pixel_files["spoc"]
+    Lake(lake_dir).import_files([spoc])
+    kept = lake_dir / Lake(lake_dir).sql("SELECT raw_path FROM pixel_files").fetchall()[0][0]
+    kept.unlink()
+    proc = run_cli("--lake", str(lake_dir), "verify")
+    assert proc.returncode == 1 and f"missing: kept pixel file {kept.relative_to(lake_dir).as_posix()}" in proc.stderr
+    assert "1 kept pixel files checked" in proc.stdout and "NOT consistent" in proc.stdout
+    again = Lake(lake_dir).import_files([spoc])
+    assert again.unchanged == 1 and again.ingested == 0
+    assert kept.read_bytes() == spoc.read_bytes()
+    assert run_cli("--lake", str(lake_dir), "verify").returncode == 0
+    kept.write_bytes(kept.read_bytes()[:-2880])  # cut short behind the lake's back
+    proc = run_cli("--lake", str(lake_dir), "verify")
+    assert proc.returncode == 1 and "corrupt: kept pixel file" in proc.stderr
+
+
+def test_another_file_under_the_same_name_is_kept_beside_the_first(pixel_files: dict, tmp_path: Path) -> None:
+    first = pixel_files["spoc"]
+    other_dir = tmp_path / "reprocessed"
+    other = make_spoc_tpf(other_dir / first.name, 100000001, 3, n_cadences=1500, seed=99)  # same name, other bytes
+    assert other.name == first.name and other.read_bytes() != first.read_bytes()
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([first])
+    lake.import_files([other])
+    rows = lake.sql("SELECT raw_path, file_sha256 FROM pixel_file_versions ORDER BY ingested_at").fetchall()
+    assert len(rows) == 2 and rows[0][0] != rows[1][0]
+    assert (lake.path / rows[0][0]).read_bytes() == first.read_bytes()  # never replaced by the other bytes
+    assert (lake.path / rows[1][0]).read_bytes() == other.read_bytes()
+    assert rows[1][0] == rows[0][0].rsplit("/", 1)[0] + f"/{rows[1][1][:16]}/{first.name}"
+    assert run_cli("--lake", str(lake.path), "verify").returncode == 0

@@ -29,6 +29,7 @@ from ..lake import files
 from ..layout import period_key
 from ..mast.download import DownloadJob, DownloadResult, download_all
 from .lightcurves import HarvestReport
+from .plan import kept_files_gone
 from .progress import ProgressFn, ProgressState
 from .targets import Target
 
@@ -169,10 +170,11 @@ class CutoutHarvest:
             state = dict(con.execute(
                 "SELECT product_uri, state FROM lake.products WHERE product_uri IN (SELECT unnest(?))",
                 [[c.uri for c in cutouts]]).fetchall())
+        gone = kept_files_gone(self.catalog, [c.uri for c in cutouts])  # fetched again to put them back
         todo, kept, held = [], [], 0
         for c in cutouts:
             st = state.get(c.uri)
-            if st in DONE_STATES:
+            if st in DONE_STATES and c.uri not in gone:
                 held += 1
             elif st == "quarantined" and not retry_quarantined:
                 continue

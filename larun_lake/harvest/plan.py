@@ -59,12 +59,13 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
     needed = _not_done(catalog, found, retry_quarantined=retry_quarantined)
     versions = _versions_by_file(catalog, needed)
     damaged = _in_damaged_files(catalog, found)
-    needed += [p for p in found if p.data_uri in damaged and p not in needed]
+    gone = kept_files_gone(catalog, [p.data_uri for p in found])  # pixel files whose kept copy has gone
+    needed += [p for p in found if (p.data_uri in damaged or p.data_uri in gone) and p not in needed]
     plan.repair = set(damaged)
     elsewhere: list[Product] = []
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
-        if match is not None and match[1] not in damaged.values():
+        if match is not None and match[1] not in damaged.values() and p.data_uri not in gone:
             plan.in_lake.append(InLake(p, *match))
             continue
         try:
@@ -113,6 +114,20 @@ def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool
         elif st[0] in DONE_STATES and p.size_bytes is not None and st[1] is not None and st[1] != p.size_bytes:
             out.append(p)  # MAST reprocessed it under the same name
     return out
+
+
+def kept_files_gone(catalog: Catalog, uris: list[str]) -> set[str]:
+    """Products ingested as pixel files whose kept copy is no longer in the raw area: fetched again, they
+    put it back."""
+    with catalog.read(sandbox=False, surface=False) as con:
+        kept = con.execute(
+            "SELECT p.product_uri, v.raw_path FROM lake.products p JOIN lake.pixel_file_versions v "
+            "ON v.file_sha256 = p.sha256 WHERE p.product_uri IN (SELECT unnest(?)) AND p.state IN ('ingested', "
+            "'superseded')",
+            [uris],
+        ).fetchall()
+    store = catalog.layout.store
+    return {uri for uri, rel in kept if not store.exists(rel)}
 
 
 def _in_damaged_files(catalog: Catalog, found: list[Product]) -> dict[str, str]:

@@ -36,7 +36,7 @@ class Converted:
     error: ProductError | None = None
     file_sha256: str | None = None  # the file's own hash where it differs from `sha256` (pixel files)
     product_type: str = "lightcurve"
-    pixel: dict | None = None  # the pixel_file_versions row of a pixel file
+    pixel: dict | None = None  # a pixel file's pixel_file_versions row (unchanged files: what placing it needs)
 
     @property
     def file_hash(self) -> str | None:
@@ -73,8 +73,9 @@ def _convert_pixels(item: InputFile, ff: FitsFile, known_shas: frozenset[str] | 
         pixel = PixelProduct(ff, item.aperture, target_id=item.extra.get("target_id"))
         kind = pixel.product_type
         key = pixel.version_sha256
-        if key in known_shas:
-            return Converted(item, "unchanged", key, ff.size_bytes, file_sha256=ff.sha256, product_type=kind)
+        if key in known_shas:  # the kept copy is checked by stage_chunk, which writes it back if it has gone
+            return Converted(item, "unchanged", key, ff.size_bytes, file_sha256=ff.sha256, product_type=kind,
+                             pixel=pixel.kept_row())
         lc, row = pixel.lightcurve()
     except ProductError as exc:
         return Converted(item, "error", ff.sha256, ff.size_bytes, error=exc, product_type=kind)

@@ -107,6 +107,8 @@ def stage_chunk(
         for item in items:
             result = convert(item, known_shas)
             results.append(result)
+            if result.outcome == "unchanged" and result.pixel is not None:
+                _restore_kept_file(result, layout)
             if result.outcome != "lightcurve":
                 continue
             if result.sha256 in seen:  # a byte-identical copy: its rows are staged already
@@ -135,18 +137,48 @@ def stage_chunk(
 
 
 def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
-    """Pixel data stay FITS: the file goes into the raw area, byte for byte, before its rows count."""
-    item, row = result.item, result.pixel
+    """Pixel data stay FITS: the file goes into the raw area, byte for byte, before its rows count.
+
+    A kept file is never replaced by other bytes: another version under the same name (MAST reprocessed
+    it, or two sources share a name) is kept beside it, in a folder named by its hash.
+    """
+    item = result.item
+    store = layout.store
     try:
-        rel = raw_pixel_relpath(layout, item, row)
-        store = layout.store
-        if not (store.exists(rel) and store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash):
-            store.write_bytes(rel, item.path.read_bytes())
+        for rel in _kept_places(layout, result):
+            if not store.exists(rel):
+                store.write_bytes(rel, item.path.read_bytes())
+                break
+            if store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash:
+                break  # this very file is kept already
+        else:
+            _fail(result, f"cannot keep the pixel file: other files are kept at {' and '.join(_kept_places(layout, result))}")
+            return False
     except (OSError, ValueError) as exc:
         _fail(result, f"cannot keep the pixel file in the lake ({type(exc).__name__}: {exc})")
         return False
-    row["raw_path"] = rel
+    result.pixel["raw_path"] = rel
     return True
+
+
+def _restore_kept_file(result: Converted, layout: LakeLayout) -> None:
+    """A pixel file the lake holds already: its kept copy is written back where it has gone (never over other bytes)."""
+    store = layout.store
+    try:
+        places = _kept_places(layout, result)
+        if not any(store.exists(rel) and store.size(rel) == result.size_bytes for rel in places):
+            free = next((rel for rel in places if not store.exists(rel)), None)
+            if free is not None:
+                store.write_bytes(free, result.item.path.read_bytes())
+    except (OSError, ValueError):
+        pass  # the kept copy stays as it is; `verify` reports it
+
+
+def _kept_places(layout: LakeLayout, result: Converted) -> tuple[str, str]:
+    """Where a pixel file is kept: MAST's place for its name, else beside it in a folder named by its hash."""
+    rel = raw_pixel_relpath(layout, result.item, result.pixel)
+    folder, name = rel.rsplit("/", 1)
+    return rel, f"{folder}/{result.file_hash[:16]}/{name}"
 
 
 def raw_pixel_relpath(layout: LakeLayout, item: InputFile, row: dict) -> str:

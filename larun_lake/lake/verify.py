@@ -2,7 +2,7 @@
 
 Safe repairs: delete unregistered (orphan) data files and staging left by dead runs,
 mark runs whose process died as interrupted. Missing or altered data files are
-reported; with `forget_missing` their light curves are dropped from the catalog and
+reported, and so are kept pixel files (raw area) that are gone or differ from the catalog; with `forget_missing` their light curves are dropped from the catalog and
 their products marked failed, so that the next import or harvest fetches them again.
 
 An unregistered data file is an orphan only when a run this catalog recorded wrote it
@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ..catalog import Catalog, snapshot
 from ..catalog.db import now
-from ..layout import CADENCES, HISTORY, STAGING, TIC
+from ..layout import CADENCES, HISTORY, RAW, STAGING, TIC
 from ..sqlfiles import load_sql
 from . import processes
 
@@ -36,10 +36,13 @@ class VerifyReport:
     unknown: list[str] = field(default_factory=list)  # data files of runs the catalog never recorded
     incomplete: list[str] = field(default_factory=list)  # registered files whose rows the catalog lacks
     foreign: str | None = None  # the catalog belongs to another lake
+    kept_checked: int = 0  # target pixel files and cutouts kept in the raw area
+    kept_missing: list[str] = field(default_factory=list)
+    kept_corrupt: list[str] = field(default_factory=list)  # size or SHA-256 differs from the catalog's
 
     @property
     def consistent(self) -> bool:
-        damaged = self.unknown or self.incomplete or self.foreign
+        damaged = self.unknown or self.incomplete or self.foreign or self.kept_missing or self.kept_corrupt
         return not (damaged or self.corrupt or (self.missing and not self.forgotten))
 
     @property
@@ -72,6 +75,7 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 continue
             if present[rel] != size or (check_checksums and store.sha256(rel) != sha) or _rows_in(store, rel) != n_rows:
                 report.corrupt.append(rel)
+        _check_kept_files(con, store, report, check_checksums)
         known_runs = {r for (r,) in con.execute("SELECT run_id FROM lake.runs").fetchall()}
         report.incomplete = [p for p, *_ in con.execute(load_sql("verify/incomplete_files.sql")).fetchall()]
         meta = dict(con.execute("SELECT key, value FROM lake.lake_meta").fetchall())
@@ -118,6 +122,20 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                 con.execute("DELETE FROM lake.data_files WHERE path = ?", [rel])
                 report.forgotten.append(rel)
     return report
+
+
+def _check_kept_files(con, store, report: VerifyReport, check_checksums: bool) -> None:
+    """Pixel files the catalog says are kept: present, with the size and hash they were ingested with."""
+    kept = con.execute("SELECT raw_path, file_size, file_sha256 FROM lake.pixel_file_versions ORDER BY 1").fetchall()
+    if not kept:
+        return
+    present = dict(store.list_files(RAW))
+    for rel, size, sha in kept:
+        report.kept_checked += 1
+        if rel not in present:
+            report.kept_missing.append(rel)
+        elif present[rel] != size or (check_checksums and store.sha256(rel) != sha):
+            report.kept_corrupt.append(rel)
 
 
 def _rows_in(store, rel: str) -> int:

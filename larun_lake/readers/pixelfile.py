@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ProductError
 from ..layout import make_lc_id, period_key
-from ..pixels.read import PixelData, _aperture_image, _kind, _named, read_pixel_file
+from ..pixels.read import PixelData, _aperture_image, _int, _kind, _named, _tess_position, read_pixel_file
 from ..pixels.spec import aperture_spec
 from .fitsfile import FitsFile
 from .lightcurve import LightCurveData, _float, _median, _str
@@ -41,6 +41,18 @@ class PixelProduct:
         self.product_type, self.mission, self.author = _kind(ff.hdus[0].header, self.name)
         self.pipeline_pixels = self._pipeline_pixels()
         self.tag = self.spec.tag_for(self.pipeline_pixels)
+
+    def kept_row(self) -> dict[str, Any] | None:
+        """What placing the file in the raw area needs, from the headers alone (None without a period)."""
+        primary = self.ff.hdus[0].header
+        if self.mission == "TESS":
+            number = _tess_position(primary, self.ff.path.name)[0]
+        else:
+            number = _int(primary.get("QUARTER" if self.mission == "Kepler" else "CAMPAIGN"))
+        if number is None:
+            return None
+        return {"file_name": self.ff.path.name, "product_type": self.product_type, "mission": self.mission,
+                "period": period_key(self.mission, number)}
 
     @property
     def version_sha256(self) -> str:
