@@ -13,6 +13,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -288,3 +289,27 @@ def test_a_reader_caches_snapshots_without_touching_files_beside_its_catalog(s3_
     assert reader.sql("SELECT count(*) FROM lightcurves").fetchall() == [(6,)]
     assert not list(tmp_path.rglob("escape*"))
     assert "lake-v000002.duckdb" in {p.name for p in (work / "catalog.duckdb.snapshots").iterdir()}
+
+
+def test_pixel_files_on_s3_with_dask(s3_lake_url: str, dask_client, tmp_path: Path, monkeypatch) -> None:
+    """Target pixel files imported by Dask workers into a lake on S3: kept in the bucket's raw area, the same
+    light curves as a local import, and `Lake.pixels` on another machine opens the kept file."""
+    import lightkurve as lk
+
+    from tests.pixelgen import make_spoc_tpf
+
+    folder = tmp_path / "pixels"
+    files = [make_spoc_tpf(folder, 100000000 + i, 5, n_cadences=400, seed=i) for i in range(3)]
+    local = Lake(tmp_path / "local")
+    remote = Lake(s3_lake_url, executor=dask_client)
+    assert local.import_files([folder]).ingested == remote.import_files([folder]).ingested == 3
+    query = "SELECT lc_id, file_sha256, pixel_sha256, n_cadences, n_good, median_flux_default FROM lightcurves ORDER BY 1"
+    assert local.sql(query).fetchall() == remote.sql(query).fetchall()
+    kept = [r[0] for r in remote.sql("SELECT raw_path FROM pixel_files ORDER BY 1").fetchall()]
+    assert all(rel.startswith("raw/mastDownload/TESS/") for rel in kept)
+    assert remote.layout.store.read_bytes(kept[0]) == sorted(files)[0].read_bytes()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
+    tpf = Lake(s3_lake_url).pixels("TIC 100000001", sector=5)
+    assert isinstance(tpf, lk.TessTargetPixelFile)
+    assert np.array_equal(tpf.flux.value, lk.read(str(files[1])).flux.value, equal_nan=True)
+    assert remote.verify().consistent
