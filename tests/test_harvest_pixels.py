@@ -94,6 +94,10 @@ def test_harvest_cutouts_lists_sectors_once_and_keeps_every_cutout(lake: Lake, c
     sizes = lake.sql("SELECT cutout_size, count(*) FROM pixel_files GROUP BY 1 ORDER BY 1").fetchall()
     assert sizes == [("11x11", 3), ("15x15", 1)]
     assert len(lake.pixels(f"TIC {TARGET.tic}", sector=2)) == 2  # both sizes: a collection
+    # Another aperture is made from the kept cutouts, without asking TESScut again.
+    server.reset_counts()
+    wider = lake.harvest_cutouts(f"TIC {TARGET.tic}", size=11, aperture="all")
+    assert wider.ingested == 3 and server.count("tesscut", "astrocut") == 0
 
 
 def test_cutout_faults_are_retried_then_recorded(lake: Lake, clean_mast_server: MastServer) -> None:
@@ -144,6 +148,11 @@ def test_harvest_pixels_takes_pipeline_target_pixel_files_only(lake: Lake, clean
     server.reset_counts()
     again = lake.harvest_pixels(f"TIC {TARGET.tic}", mission="TESS", author="SPOC")
     assert again.ingested == 0 and again.n_to_fetch == 0 and server.count("download") == 0
+    # Another aperture is made from the kept file: nothing is downloaded.
+    server.reset_counts()
+    wider = lake.harvest_pixels(f"TIC {TARGET.tic}", mission="TESS", author="SPOC", aperture="all")
+    assert wider.ingested == 1 and server.count("download") == 0
+    assert lake.sql("SELECT aperture FROM lightcurves ORDER BY 1").fetchall() == [("ap-all",), ("ap-pipeline",)]
     # The light curves are a separate harvest, from the same remembered search.
     server.reset_counts()
     lcs = lake.harvest_lightcurves(f"TIC {TARGET.tic}", mission="TESS", author="SPOC", max_age="1h")

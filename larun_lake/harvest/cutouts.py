@@ -28,6 +28,7 @@ from ..ingest.importer import Ingestor, storage_reason
 from ..lake import files
 from ..layout import period_key
 from ..mast.download import DownloadJob, DownloadResult, download_all
+from ..pixels.spec import aperture_spec
 from .lightcurves import HarvestReport
 from .plan import kept_files_gone
 from .progress import ProgressFn, ProgressState
@@ -91,7 +92,7 @@ class CutoutHarvest:
         self.settings = settings
         self.client = client
         self.workers = workers
-        self.aperture = aperture
+        self.aperture = aperture_spec(aperture)
         self.progress = ProgressState(progress)
 
     def run(self, targets: list[Target], size: tuple[int, int], *, sectors: set[int] | None = None,
@@ -174,8 +175,8 @@ class CutoutHarvest:
         todo, kept, held = [], [], 0
         for c in cutouts:
             st = state.get(c.uri)
-            if st in DONE_STATES and c.uri not in gone:
-                held += 1
+            if st in DONE_STATES and c.uri not in gone and (self.aperture.name == "default" or not self._extracted(c)):
+                held += 1  # (another aperture is made from the kept file, where this machine has it)
             elif st == "quarantined" and not retry_quarantined:
                 continue
             elif self._extracted(c) is not None:

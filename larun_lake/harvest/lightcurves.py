@@ -153,7 +153,11 @@ class LightCurveHarvest:
             found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline) if filt.keep(p)]
             report.unknown_targets = [name for _, name in search.unknown]
             report.n_products = len(found)
-            plan = plan_fetch(self.catalog, found, retry_quarantined=retry_quarantined)
+            # Pixel files asked for with another aperture than the default are taken again (from the kept
+            # file where it is complete): ingest makes the light curves the lake lacks and leaves the rest.
+            named = getattr(self.aperture, "name", "default") != "default"
+            again = {p.data_uri for p in found if p.product_type != "lightcurve"} if named else set()
+            plan = plan_fetch(self.catalog, found, retry_quarantined=retry_quarantined, again=again)
             report.n_to_fetch = len(plan.download)
             report.bytes_to_fetch = plan.bytes_to_download
             report.in_lake = len(plan.in_lake)

@@ -54,18 +54,23 @@ def raw_path(layout: LakeLayout, p: Product) -> Path:
     return layout.download_root / raw_relpath(layout, p)
 
 
-def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool) -> FetchPlan:
+def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: bool,
+               again: set[str] | None = None) -> FetchPlan:
+    """`again`: data URIs to take even if done (pixel files asked for with another aperture): from the kept
+    file where it is complete, else downloaded."""
     plan = FetchPlan()
+    again = again or set()
     needed = _not_done(catalog, found, retry_quarantined=retry_quarantined)
     versions = _versions_by_file(catalog, needed)
     damaged = _in_damaged_files(catalog, found)
     gone = kept_files_gone(catalog, [p.data_uri for p in found])  # pixel files whose kept copy has gone
-    needed += [p for p in found if (p.data_uri in damaged or p.data_uri in gone) and p not in needed]
+    needed += [p for p in found if (p.data_uri in damaged or p.data_uri in gone or p.data_uri in again)
+               and p not in needed]
     plan.repair = set(damaged)
     elsewhere: list[Product] = []
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
-        if match is not None and match[1] not in damaged.values() and p.data_uri not in gone:
+        if match is not None and match[1] not in damaged.values() and p.data_uri not in gone | again:
             plan.in_lake.append(InLake(p, *match))
             continue
         try:
