@@ -246,3 +246,22 @@ def test_another_file_under_the_same_name_is_kept_beside_the_first(pixel_files: 
     assert (lake.path / rows[1][0]).read_bytes() == other.read_bytes()
     assert rows[1][0] == rows[0][0].rsplit("/", 1)[0] + f"/{rows[1][1][:16]}/{first.name}"
     assert run_cli("--lake", str(lake.path), "verify").returncode == 0
+
+
+def test_pixel_light_curves_materialize_in_every_form(pixel_lake: Lake, pixel_files: dict, tmp_path: Path) -> None:
+    # astroquery's 2018 cutout names no TIC: a negative target id stands for its position, tic_id stays empty.
+    row = _version(pixel_lake, pixel_files["tesscut-2018"], "ap-pipeline")
+    assert row["target_id"] < 0 and row["tic_id"] is None or np.isnan(row["tic_id"])
+    assert row["lc_id"] == "TESS:TESScut:107.2700-70.0000:s0001:1800:5x5.ap-pipeline"
+    sql = "SELECT lc_id FROM lightcurves ORDER BY lc_id"
+    n = len(pixel_lake.sql(sql).fetchall())
+    collection = pixel_lake.materialize(sql, normalize=True).to_lightkurve()
+    assert len(collection) == n
+    kinds_of = {type(lc).__name__ for lc in collection}
+    assert kinds_of == {"TessLightCurve", "KeplerLightCurve"}
+    out = tmp_path / "fits"
+    proc = run_cli("--lake", str(pixel_lake.path), "materialize", sql, "--format", "lightkurve-fits", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert len(list(out.glob("*.fits"))) == n
+    stitched = list(pixel_lake.materialize("SELECT lc_id FROM lightcurves WHERE author = 'TESScut'", stitch=True))
+    assert len(stitched) == 3  # three positions, one series each

@@ -92,12 +92,16 @@ class PixelProduct:
             segment.append(f"c{int(columns['cadenceno'][0])}")  # three short-cadence files per quarter
         if size:
             segment.append(size)
-        lc_target = target_id if target_id is not None else _position_key(pixels)
+        tic_id = target_id if pixels.mission == "TESS" else None
+        lc_target: int | str = target_id if target_id is not None else _position_key(pixels)
+        if target_id is None:
+            target_id = position_target_id(pixels)
         # The product's identity, and its light curve's: that identity plus the aperture.
         pixel_id = make_lc_id(pixels.mission, pixels.author, lc_target, period, pixels.exptime_s, ".".join(segment))
         lc_segment = ".".join([*segment, aperture.tag])
         lc_id = make_lc_id(pixels.mission, pixels.author, lc_target, period, pixels.exptime_s, lc_segment)
         meta = _metadata(pixels, self.ff, columns, target_id, number, period, lc_segment, lc_id)
+        meta["tic_id"] = tic_id
         meta.update(file_sha256=self.version_sha256, pixel_sha256=self.ff.sha256, aperture=aperture.tag,
                     n_aperture_pixels=aperture.n_pixels)
         default_tag = self.spec.tag_for(self.pipeline_pixels, default=True)
@@ -188,8 +192,20 @@ def _column_index(header: dict, name: str) -> int:
     return 0
 
 
-def _position_key(pixels: PixelData) -> str:
-    """A cutout with no TIC is named by its requested position, rounded as its identity is."""
+def position_target_id(pixels: PixelData) -> int:
+    """The target id of a cutout that names no TIC: negative (no catalogue uses those), one per position
+    rounded to 1e-4 degree, so that its cutouts of several sectors are one target's (and stitch together)."""
+    ra, dec = _position(pixels)
+    return -(round(ra % 360 * 1e4) * 10**7 + round((dec + 90) * 1e4))
+
+
+def _position(pixels: PixelData) -> tuple[float, float]:
     if pixels.ra_obj is None or pixels.dec_obj is None:
         raise ProductError(str(pixels.path), "cutout has neither a TIC id nor RA_OBJ/DEC_OBJ")
-    return f"{pixels.ra_obj:.4f}{pixels.dec_obj:+.4f}"
+    return pixels.ra_obj, pixels.dec_obj
+
+
+def _position_key(pixels: PixelData) -> str:
+    """A cutout with no TIC is named by its requested position in lc_id, rounded as its identity is."""
+    ra, dec = _position(pixels)
+    return f"{ra:.4f}{dec:+.4f}"
