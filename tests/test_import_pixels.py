@@ -251,7 +251,8 @@ def test_another_file_under_the_same_name_is_kept_beside_the_first(pixel_files: 
 def test_pixel_light_curves_materialize_in_every_form(pixel_lake: Lake, pixel_files: dict, tmp_path: Path) -> None:
     # astroquery's 2018 cutout names no TIC: a negative target id stands for its position, tic_id stays empty.
     row = _version(pixel_lake, pixel_files["tesscut-2018"], "ap-pipeline")
-    assert (row["target_id"] < 0 and row["tic_id"] is None) or np.isnan(row["tic_id"])
+    assert row["target_id"] < 0
+    assert row["tic_id"] is None or np.isnan(row["tic_id"])
     assert row["lc_id"] == "TESS:TESScut:107.2700-70.0000:s0001:1800:5x5.ap-pipeline"
     sql = "SELECT lc_id FROM lightcurves ORDER BY lc_id"
     n = len(pixel_lake.sql(sql).fetchall())
