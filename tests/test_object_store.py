@@ -296,18 +296,23 @@ def test_pixel_files_on_s3_with_dask(s3_lake_url: str, dask_client, tmp_path: Pa
     light curves as a local import, and `Lake.pixels` on another machine opens the kept file."""
     import lightkurve as lk
 
-    from tests.pixelgen import make_spoc_tpf
+    from tests.pixelgen import make_kepler_tpf, make_spoc_tpf
 
     folder = tmp_path / "pixels"
     files = [make_spoc_tpf(folder, 100000000 + i, 5, n_cadences=400, seed=i) for i in range(3)]
+    gzipped = make_kepler_tpf(folder, 10002792, 2, n_cadences=300, seed=7)  # MAST's *_lpd-targ.fits.gz
+    assert gzipped.name.endswith(".fits.gz")
     local = Lake(tmp_path / "local")
     remote = Lake(s3_lake_url, executor=dask_client)
-    assert local.import_files([folder]).ingested == remote.import_files([folder]).ingested == 3
+    assert local.import_files([folder]).ingested == remote.import_files([folder]).ingested == 4
     query = "SELECT lc_id, file_sha256, pixel_sha256, n_cadences, n_good, median_flux_default FROM lightcurves ORDER BY 1"
     assert local.sql(query).fetchall() == remote.sql(query).fetchall()
-    kept = [r[0] for r in remote.sql("SELECT raw_path FROM pixel_files ORDER BY 1").fetchall()]
+    kept = [r[0] for r in remote.sql("SELECT raw_path FROM pixel_files WHERE mission = 'TESS' ORDER BY 1").fetchall()]
     assert all(rel.startswith("raw/mastDownload/TESS/") for rel in kept)
     assert remote.layout.store.read_bytes(kept[0]) == sorted(files)[0].read_bytes()
+    # Compressed files are kept as they are (a store must not gzip or gunzip them by their name).
+    (kepler,) = remote.sql("SELECT raw_path FROM pixel_files WHERE mission = 'Kepler'").fetchall()[0]
+    assert remote.layout.store.read_bytes(kepler) == gzipped.read_bytes()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
     tpf = Lake(s3_lake_url).pixels("TIC 100000001", sector=5)
     assert isinstance(tpf, lk.TessTargetPixelFile)

@@ -136,7 +136,7 @@ class Storage:
 
     def sha256(self, rel: str) -> str:
         digest = hashlib.sha256()
-        with self.fs.open_input_stream(self.path(rel)) as stream:
+        with self.fs.open_input_stream(self.path(rel), compression=None) as stream:
             while chunk := stream.read(1 << 20):
                 digest.update(chunk)
         return digest.hexdigest()
@@ -148,22 +148,22 @@ class Storage:
     def open_output(self, rel: str) -> pa.NativeFile:
         """A new file, visible whole when the stream closes on an object store (locally: as written)."""
         self.make_dirs(posixpath.dirname(rel))
-        return self.fs.open_output_stream(self.path(rel))
+        return self.fs.open_output_stream(self.path(rel), compression=None)
 
     def read_bytes(self, rel: str) -> bytes:
-        with self.fs.open_input_stream(self.path(rel)) as stream:
+        with self.fs.open_input_stream(self.path(rel), compression=None) as stream:
             return stream.read()
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Replace a small file whole: readers see the old content or the new, never a mix."""
         if not self.is_local:
-            with self.fs.open_output_stream(self.path(rel)) as out:
+            with self.fs.open_output_stream(self.path(rel), compression=None) as out:
                 out.write(data)
             return
         tmp = f"{rel}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.make_dirs(posixpath.dirname(rel))
         try:
-            with self.fs.open_output_stream(self.path(tmp)) as out:
+            with self.fs.open_output_stream(self.path(tmp), compression=None) as out:
                 out.write(data)
             self.fs.move(self.path(tmp), self.path(rel))
         finally:

@@ -224,7 +224,7 @@ class TaskEngine:
         if self.out.is_local:
             return _OpenPart(result, self.out.path(result.rel), scratch=False)
         local = os.path.join(scratch, os.path.basename(result.rel))
-        with self.out.fs.open_input_stream(self.out.path(result.rel)) as source, open(local, "wb") as copy:
+        with self.out.fs.open_input_stream(self.out.path(result.rel), compression=None) as source, open(local, "wb") as copy:
             while chunk := source.read(1 << 22):
                 copy.write(chunk)
         return _OpenPart(result, local, scratch=True)
