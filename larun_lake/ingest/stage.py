@@ -14,6 +14,7 @@ file stays sorted by target whatever the order.
 from __future__ import annotations
 
 import itertools
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -140,13 +141,27 @@ def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
     try:
         rel = raw_pixel_relpath(layout, item, row)
         store = layout.store
-        if not (store.exists(rel) and store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash):
+        if store.exists(rel) and not _holds(store, rel, result):
+            # Another file of that name is kept there (another release, a damaged copy): it may be the file
+            # of a version the lake holds, so it is never replaced; this one goes beside it, named by content.
+            rel = _content_named(rel, result.file_hash)
+        if not (store.exists(rel) and _holds(store, rel, result)):
             store.write_bytes(rel, item.path.read_bytes())
     except (OSError, ValueError) as exc:
         _fail(result, f"cannot keep the pixel file in the lake ({type(exc).__name__}: {exc})")
         return False
     row["raw_path"] = rel
     return True
+
+
+def _holds(store, rel: str, result: Converted) -> bool:
+    return store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash
+
+
+def _content_named(rel: str, sha256: str) -> str:
+    """raw/.../<file> -> raw/.../sha256-<first 16 hex>/<file>: the file keeps its name, in a folder of its own."""
+    folder, name = posixpath.split(rel)
+    return f"{folder}/sha256-{sha256[:16]}/{name}"
 
 
 def raw_pixel_relpath(layout: LakeLayout, item: InputFile, row: dict) -> str:
