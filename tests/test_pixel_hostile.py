@@ -99,3 +99,34 @@ def test_the_kept_copy_repairs_when_the_imported_file_is_gone(tpf: Path, tmp_pat
     report = lake.import_files([tpf])
     assert report.ok and [p[1] for p in report.problems] == ["repaired"], report.problems
     assert sorted(lake.sql(sums).fetchall()) == expected
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    from tests.mast_server import MastServer
+
+    tpf = make_spoc_tpf(tmp_path_factory.mktemp("served"), 25155310, 1, n_cadences=300, seed=3)
+    with MastServer(fits_files=[tpf]) as srv:
+        srv.add_star(25155310, 64.525833, -63.615669)
+        yield srv
+
+
+@pytest.mark.slow
+def test_harvesting_pixels_again_repairs_a_damaged_data_file_and_keeps_the_pixel_file(
+    server, clean_mast_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LARUN_LAKE_MAST_URL", server.url)
+    monkeypatch.setenv("LARUN_LAKE_TIMEOUT", "2")
+    lake = Lake(tmp_path / "lake")
+    assert lake.harvest_pixels("TIC 25155310", mission="TESS", author="SPOC").ingested == 1
+    sums = (
+        "SELECT lc_id, count(*), sum(CASE WHEN isfinite(flux) THEN flux::DECIMAL(38, 4) END) FROM cadences GROUP BY 1"
+    )
+    expected = lake.sql(sums).fetchall()
+    (raw,) = lake.sql("SELECT raw_path FROM pixel_files").fetchall()[0]
+    _damage(lake)
+    again = lake.harvest_pixels("TIC 25155310", mission="TESS", author="SPOC")
+    assert again.ok, again.problems
+    assert lake.sql(sums).fetchall() == expected
+    assert lake.verify().consistent
+    assert (lake.path / raw).is_file()  # the download was the kept file itself: it stays

@@ -38,3 +38,15 @@ def kept_files_of_versions(con: duckdb.DuckDBPyConnection, shas: list[str]) -> d
             [shas],
         ).fetchall()
     )
+
+
+def versions_of_pixel_files(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:
+    """Pixel file sha -> the light-curve versions made from it (one per aperture)."""
+    out: dict[str, list[str]] = {}
+    for pixel_sha, sha in con.execute(
+        "SELECT pixel_sha256, file_sha256 FROM lake.lightcurve_versions WHERE pixel_sha256 IN (SELECT unnest(?)) "
+        "ORDER BY is_current DESC, file_sha256",
+        [shas],
+    ).fetchall():
+        out.setdefault(pixel_sha, []).append(sha)
+    return out
