@@ -26,3 +26,27 @@ def insert_many(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], run_
 def raw_paths(con: duckdb.DuckDBPyConnection) -> set[str]:
     """Every kept pixel file (relative to the lake root): `verify` leaves these in the raw area."""
     return {p for (p,) in con.execute("SELECT raw_path FROM lake.pixel_file_versions").fetchall()}
+
+
+def kept_files_of_versions(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, str]:
+    """Light-curve version sha -> the kept pixel file (relative to the lake root) it was made from."""
+    return dict(
+        con.execute(
+            "SELECT v.file_sha256, p.raw_path FROM lake.lightcurve_versions v "
+            "JOIN lake.pixel_file_versions p ON p.file_sha256 = v.pixel_sha256 "
+            "WHERE v.file_sha256 IN (SELECT unnest(?))",
+            [shas],
+        ).fetchall()
+    )
+
+
+def versions_of_pixel_files(con: duckdb.DuckDBPyConnection, shas: list[str]) -> dict[str, list[str]]:
+    """Pixel file sha -> the light-curve versions made from it (one per aperture)."""
+    out: dict[str, list[str]] = {}
+    for pixel_sha, sha in con.execute(
+        "SELECT pixel_sha256, file_sha256 FROM lake.lightcurve_versions WHERE pixel_sha256 IN (SELECT unnest(?)) "
+        "ORDER BY is_current DESC, file_sha256",
+        [shas],
+    ).fetchall():
+        out.setdefault(pixel_sha, []).append(sha)
+    return out

@@ -121,6 +121,7 @@ class LightCurveHarvest:
         self.runner = runner  # where per-file work runs; None: downloads in threads here, ingest in this process
         self.aperture = aperture  # which pixels make a target pixel file's light curve
         self.command = command
+        self._kept_pixel_files: set[Path] = set()  # downloads that are the lake's own kept pixel files
 
     def run(
         self,
@@ -335,7 +336,8 @@ class LightCurveHarvest:
         ingestor.repair_pending(report)
         if not self._keep_here:
             for path in pending:
-                files.remove(path)
+                if path not in self._kept_pixel_files:
+                    files.remove(path)
 
     def _tidy(self, plan: FetchPlan, run_id: str) -> None:
         """Leave no empty folders: this run's staging, and raw folders whose files were ingested and removed.
@@ -357,7 +359,9 @@ class LightCurveHarvest:
         if not self._keep_here:
             for item, p in zip(items, group, strict=True):
                 kept = p.product_type != "lightcurve" and self.layout.is_local  # pixel files stay, in this very place
-                if item.path not in pending and not kept:  # removed after repair_pending has read it
+                if kept:
+                    self._kept_pixel_files.add(item.path)
+                elif item.path not in pending:  # removed after repair_pending has read it
                     files.remove(item.path)
         self.progress.update(phase=phase, ingested=report.ingested + report.unchanged)
 

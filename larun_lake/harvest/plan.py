@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..catalog import Catalog
+from ..catalog import Catalog, pixels
 from ..layout import LakeLayout
 from .rawfiles import stored_sizes
 from .search import Product
@@ -70,7 +70,7 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
     elsewhere: list[Product] = []
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
-        if match is not None and match[1] not in damaged.values() and p.data_uri not in gone | again:
+        if match is not None and match[1] not in damaged.values() and p.data_uri not in damaged | gone | again:
             plan.in_lake.append(InLake(p, *match))
             continue
         try:
@@ -150,8 +150,16 @@ def _in_damaged_files(catalog: Catalog, found: list[Product]) -> dict[str, str]:
         )
         if not held:
             return {}
-        bad = {sha for d in find_damaged(con, catalog.layout, sorted(set(held.values()))) for _, sha, _, _ in d.held}
-    return {uri: sha for uri, sha in held.items() if sha in bad}
+        # A pixel product's sha is its file's; its light curves (one per aperture) are versions of their own.
+        made = pixels.versions_of_pixel_files(con, sorted(set(held.values())))
+        shas = sorted({v for sha in held.values() for v in made.get(sha, [sha])})
+        bad = {sha for d in find_damaged(con, catalog.layout, shas) for _, sha, _, _ in d.held}
+    out = {}
+    for uri, sha in held.items():
+        damaged = [v for v in made.get(sha, [sha]) if v in bad]
+        if damaged:
+            out[uri] = damaged[0]
+    return out
 
 
 def _versions_by_file(catalog: Catalog, products: list[Product]) -> dict[tuple[str, int], tuple[str, str]]:

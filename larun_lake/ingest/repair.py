@@ -16,10 +16,11 @@ from pathlib import Path, PurePosixPath
 
 import duckdb
 
-from ..catalog import products, versions
+from ..catalog import pixels, products, versions
 from ..lake import files
 from ..lake.writer import lightcurve_table, split_for_files, write_file
 from ..layout import LakeLayout, Partition
+from ..pixels.aperture import NAMES
 from .convert import InputFile, convert
 
 
@@ -73,14 +74,20 @@ def repair_files(
 ) -> RepairOutcome:
     """Rewrite each damaged file whose versions can all be read again; one transaction per file."""
     out = RepairOutcome()
+    shas = [sha for d in damaged for _, sha, _, _ in d.held]
     with transaction() as con:
-        known_paths = products.paths_of_shas(con, [sha for d in damaged for _, sha, _, _ in d.held])
+        known_paths = products.paths_of_shas(con, shas)
+        kept = pixels.kept_files_of_versions(con, shas) if layout.is_local else {}
     for bad in damaged:
         tables, missing = [], []
         for lc_id, sha, target_id, source in bad.held:
+            # A pixel light curve is made again from its pixel file (the lake's kept copy among them) with
+            # the aperture that made it, whichever aperture the files brought now were imported with.
+            aperture = _named_aperture(lc_id)
+            paths = (source, *known_paths.get(sha, ()), *((str(layout.root / kept[sha]),) if sha in kept else ()))
             candidates = [
                 *given.get(sha, []),
-                *(InputFile(Path(p), "") for p in (source, *known_paths.get(sha, ())) if p),
+                *(InputFile(Path(p), "", aperture=aperture) for p in paths if p),
             ]
             result = next((r for r in map(_read, candidates) if r is not None and r.sha256 == sha), None)
             if result is None:
@@ -101,6 +108,13 @@ def repair_files(
         out.repaired_shas.update(sha for _, sha, _, _ in bad.held)
         out.problems.append((bad.path, "repaired", f"damaged data file ({bad.problem}) rewritten from the FITS files"))
     return out
+
+
+def _named_aperture(lc_id: str) -> str:
+    """'all' for TESS:SPOC-TPF:...:120:ap-all; 'default' for a light-curve file or a user's mask (ap-<hash>)."""
+    tag = lc_id.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    name = tag.removeprefix("ap-")
+    return name if tag.startswith("ap-") and name in NAMES else "default"
 
 
 def _read(item: InputFile):
