@@ -27,6 +27,7 @@ def _sane(result: dict) -> None:
     assert "lightkurve / it" in bench_pixels.report(result)
 
 
+@pytest.mark.slow
 def test_pixel_benchmark_runs_on_target_pixel_files() -> None:
     result = bench_pixels.run_tpf(3, 1200, repeats=1)
     _sane(result)
