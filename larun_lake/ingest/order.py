@@ -49,12 +49,16 @@ def in_conversion_order(items: list[InputFile]) -> list[InputFile]:
 
 CHUNK_BYTES = 24 << 20  # a chunk of small files grows past its file count up to this many bytes of input
 CHUNK_MAX_FILES = 500
+# A chunk of big files (target pixel files: 44 MB for an 11x11 stamp of a sector) ends before its file
+# count at this many bytes, so that a few dozen of them still spread over every worker.
+CHUNK_MAX_BYTES = 256 << 20
 
 
 def in_chunks(
     items: list[InputFile], files_per_chunk: int, *, size_of: Callable[[Path], int] | None = None
 ) -> list[list[InputFile]]:
-    """Consecutive chunks of `files_per_chunk` files, or of more small files up to CHUNK_BYTES."""
+    """Consecutive chunks of `files_per_chunk` files, or of more small files up to CHUNK_BYTES,
+    or of fewer big files up to CHUNK_MAX_BYTES."""
     size_of = size_of or _size
     chunks: list[list[InputFile]] = []
     chunk: list[InputFile] = []
@@ -62,6 +66,7 @@ def in_chunks(
     for item in items:
         size = size_of(item.path)
         full = len(chunk) >= files_per_chunk and total + size > CHUNK_BYTES
+        full = full or total + size > CHUNK_MAX_BYTES
         if chunk and (full or len(chunk) >= max(files_per_chunk, CHUNK_MAX_FILES)):
             chunks.append(chunk)
             chunk, total = [], 0

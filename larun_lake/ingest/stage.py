@@ -14,8 +14,13 @@ file stays sorted by target whatever the order.
 from __future__ import annotations
 
 import itertools
+import os
+import posixpath
+import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -147,7 +152,7 @@ def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
     try:
         for rel in _kept_places(layout, result):
             if not store.exists(rel):
-                store.write_bytes(rel, item.path.read_bytes())
+                _copy_into(layout, rel, item.path)
                 break
             if store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash:
                 break  # this very file is kept already
@@ -169,7 +174,7 @@ def _restore_kept_file(result: Converted, layout: LakeLayout) -> None:
         if not any(store.exists(rel) and store.size(rel) == result.size_bytes for rel in places):
             free = next((rel for rel in places if not store.exists(rel)), None)
             if free is not None:
-                store.write_bytes(free, result.item.path.read_bytes())
+                _copy_into(layout, free, result.item.path)
     except (OSError, ValueError):
         pass  # the kept copy stays as it is; `verify` reports it
 
@@ -179,6 +184,22 @@ def _kept_places(layout: LakeLayout, result: Converted) -> tuple[str, str]:
     rel = raw_pixel_relpath(layout, result.item, result.pixel)
     folder, name = rel.rsplit("/", 1)
     return rel, f"{folder}/{result.file_hash[:16]}/{name}"
+
+
+def _copy_into(layout: LakeLayout, rel: str, source: Path) -> None:
+    """Put a file at `rel` whole, as Storage.write_bytes does; into a local lake the kernel copies the
+    bytes (a target pixel file is tens of MB: read into Python and written out, it costs three times as much)."""
+    store = layout.store
+    if not store.is_local:
+        store.write_bytes(rel, source.read_bytes())
+        return
+    tmp = f"{rel}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    store.make_dirs(posixpath.dirname(rel))
+    try:
+        shutil.copyfile(source, store.local_path(tmp))
+        store.move(tmp, rel)
+    finally:
+        store.delete(tmp)
 
 
 def raw_pixel_relpath(layout: LakeLayout, item: InputFile, row: dict) -> str:

@@ -2,7 +2,10 @@
 
 The file is read once (readers/fitsfile.py: bytes, SHA-256, CHECKSUM verdict, headers); the PIXELS
 table, whose FLUX-like columns are one image per cadence, is viewed in place with a numpy dtype built
-from its TFORM/TDIM cards, and only the columns used are converted to native arrays.
+from its TFORM/TDIM cards. Per-cadence columns are converted to native arrays at once; the image
+columns (a 44 MB table for an 11x11 stamp of 18,000 cadences) stay in place and are converted a
+block of cadences at a time as photometry needs them (`PixelData.blocks`), so no full-size copy is
+made; `PixelData.flux` and the like convert the whole cube when asked.
 
 What is refused, one line each (ProductError, state 'quarantined'):
 - a truncated or corrupt file (as for light curves);
@@ -21,7 +24,9 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,9 @@ BTJD_REF = 2457000  # TESS times are BJD - 2457000 (cutouts do not say so in a B
 _CUTOUT_NAME = re.compile(r"tess-s(?P<sector>\d{4})-(?P<camera>\d)-(?P<ccd>\d)")
 _TFORM = re.compile(r"^(?P<repeat>\d*)(?P<code>[LBIJKEDA])$")
 _CODES = {"L": "i1", "B": "u1", "I": ">i2", "J": ">i4", "K": ">i8", "E": ">f4", "D": ">f8"}
+# Cadences whose images are converted together: the temporaries of a block (a few hundred kB for an
+# 11x11 stamp) stay in the CPU cache and reuse freed memory instead of faulting in fresh pages.
+BLOCK_CADENCES = 512
 
 
 @dataclass
@@ -73,10 +81,7 @@ class PixelData:
     timecorr: np.ndarray = field(repr=False)
     cadenceno: np.ndarray = field(repr=False)
     quality: np.ndarray = field(repr=False)
-    flux: np.ndarray = field(repr=False)
-    flux_err: np.ndarray = field(repr=False)
-    flux_bkg: np.ndarray | None = field(repr=False)
-    flux_bkg_err: np.ndarray | None = field(repr=False)
+    rows: np.ndarray = field(repr=False)  # the PIXELS table's rows, in place (image columns unconverted)
     pos_corr1: np.ndarray | None = field(repr=False)
     pos_corr2: np.ndarray | None = field(repr=False)
     aperture: np.ndarray = field(repr=False)  # the APERTURE image as int32
@@ -88,6 +93,52 @@ class PixelData:
     @property
     def n_cadences(self) -> int:
         return len(self.time)
+
+    def has(self, column: str) -> bool:
+        return column in self.rows.dtype.names
+
+    def cube(self, column: str, cadences: slice = slice(None)) -> np.ndarray:
+        """Images of `cadences` as native float32 (k, ny, nx); all NaN when the file has no such column."""
+        whole = self.__dict__.get(_CUBE_PROPERTIES.get(column, ""))
+        if whole is not None:  # converted whole already
+            return whole[cadences]
+        if not self.has(column):
+            return np.full((len(range(*cadences.indices(self.n_cadences))), *self.shape), np.nan, np.float32)
+        return np.asarray(self.rows[column][cadences], dtype=np.float32)
+
+    def in_mask(self, column: str, cadences: slice, mask: np.ndarray) -> np.ndarray:
+        """The mask's pixels of `cadences` as native float32 (k, n_pixels), row-major as cube[:, mask].
+
+        Only those pixels are converted from the file's big-endian values.
+        """
+        whole = self.__dict__.get(_CUBE_PROPERTIES.get(column, ""))
+        if whole is not None or not self.has(column):
+            return self.cube(column, cadences)[:, mask]
+        return np.asarray(self.rows[column][cadences][:, mask], dtype=np.float32)
+
+    def blocks(self) -> Iterator[slice]:
+        """The cadences BLOCK_CADENCES at a time."""
+        for start in range(0, self.n_cadences, BLOCK_CADENCES):
+            yield slice(start, min(start + BLOCK_CADENCES, self.n_cadences))
+
+    @cached_property
+    def flux(self) -> np.ndarray:
+        return self.cube("FLUX")
+
+    @cached_property
+    def flux_err(self) -> np.ndarray:
+        return self.cube("FLUX_ERR")
+
+    @cached_property
+    def flux_bkg(self) -> np.ndarray | None:
+        return self.cube("FLUX_BKG") if self.has("FLUX_BKG") else None
+
+    @cached_property
+    def flux_bkg_err(self) -> np.ndarray | None:
+        return self.cube("FLUX_BKG_ERR") if self.has("FLUX_BKG_ERR") else None
+
+
+_CUBE_PROPERTIES = {"FLUX": "flux", "FLUX_ERR": "flux_err", "FLUX_BKG": "flux_bkg", "FLUX_BKG_ERR": "flux_bkg_err"}
 
 
 def read_pixel_file(path: str | Path, *, ff: FitsFile | None = None) -> PixelData:
@@ -115,14 +166,16 @@ def read_pixel_file(path: str | Path, *, ff: FitsFile | None = None) -> PixelDat
     if len(rows) == 0:
         raise ProductError(name, "target pixel file has no cadences")
 
-    flux = _cube(rows, "FLUX", name)
-    shape = flux.shape[1:]
+    shape = _image_shape(rows, "FLUX", name)
+    for column in ("FLUX_ERR", "FLUX_BKG", "FLUX_BKG_ERR"):
+        if column in rows.dtype.names and _image_shape(rows, column, name) != shape:
+            raise ProductError(name, f"PIXELS column {column} holds images of another shape than FLUX")
     if 0 in shape:
         raise ProductError(name, f"empty pixel stamp ({shape[0]}x{shape[1]})")
     aperture, integer = _aperture_image(ff, aperture_hdu, shape, name)
     if product_type == "ffi_cutout" and not (aperture != 0).any():
         raise ProductError(name, "cutout lies off the detector: APERTURE marks no pixel as on the CCD")
-    if np.isnan(flux).all():
+    if not _any_finite(rows["FLUX"]):
         where = "cutout lies off the detector" if product_type == "ffi_cutout" else "no pixel has data"
         raise ProductError(name, f"{where}: FLUX is NaN in every pixel of every cadence")
 
@@ -171,10 +224,7 @@ def read_pixel_file(path: str | Path, *, ff: FitsFile | None = None) -> PixelDat
         timecorr=_column(rows, "TIMECORR", np.float32),
         cadenceno=cadenceno if cadenceno is not None else np.zeros(len(rows), np.int32),
         quality=np.asarray(rows["QUALITY"], dtype=np.int32),
-        flux=flux,
-        flux_err=_cube(rows, "FLUX_ERR", name) if "FLUX_ERR" in rows.dtype.names else np.full_like(flux, np.nan),
-        flux_bkg=_cube(rows, "FLUX_BKG", name) if "FLUX_BKG" in rows.dtype.names else None,
-        flux_bkg_err=_cube(rows, "FLUX_BKG_ERR", name) if "FLUX_BKG_ERR" in rows.dtype.names else None,
+        rows=rows,
         pos_corr1=_column(rows, "POS_CORR1", np.float32),
         pos_corr2=_column(rows, "POS_CORR2", np.float32),
         aperture=aperture,
@@ -341,12 +391,22 @@ def _tdim(value: Any) -> tuple[int, ...] | None:
         return None
 
 
-def _cube(rows: np.ndarray, column: str, name: str) -> np.ndarray:
-    """One image per cadence as a native float32 (n, ny, nx) array."""
-    cube = np.asarray(rows[column])
-    if cube.ndim != 3:
-        raise ProductError(name, f"PIXELS column {column} is not an image per cadence (shape {cube.shape[1:]})")
-    return cube.astype(np.float32)
+def _image_shape(rows: np.ndarray, column: str, name: str) -> tuple[int, int]:
+    """(ny, nx) of a column holding one image per cadence."""
+    shape = rows.dtype[column].shape
+    if len(shape) != 2:
+        raise ProductError(name, f"PIXELS column {column} is not an image per cadence (shape {shape})")
+    return shape
+
+
+def _any_finite(images: np.ndarray) -> bool:
+    """Whether any pixel of any cadence holds a number, looking a block of cadences at a time."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return any(
+            not np.isnan(images[start : start + BLOCK_CADENCES]).all()
+            for start in range(0, len(images), BLOCK_CADENCES)
+        )
 
 
 def _column(rows: np.ndarray, column: str, dtype: type) -> np.ndarray | None:
