@@ -136,6 +136,15 @@ class ProductError(LarunLakeError):
         self.transient = state == "failed"
 
 
+class ApertureError(ProductError):
+    """The aperture asked for does not fit one pixel file (another stamp shape, no pipeline aperture).
+
+    The file itself is fine: its product keeps the state it has, and only the run says it failed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason, state="failed")
+
+
 class MastUnavailableError(LarunLakeError):
     """MAST (or the configured MAST-compatible server) could not be reached."""
 

@@ -166,6 +166,9 @@ def test_named_apertures_and_a_mask_file_are_light_curves_of_their_own(pixel_lak
     # A mask the stamp cannot take is that file's problem: the 5x7 cutout is refused, the 11x11 file is not.
     wrong = lake.import_files([spoc, cutout], aperture=np.ones((11, 11), dtype=bool))
     assert wrong.ingested == 1 and len(wrong.problems) == 1 and "aperture mask is 11x11" in wrong.problems[0][2]
+    assert wrong.failed == 1 and not wrong.ok  # the run says so (exit 1) ...
+    states = lake.sql("SELECT DISTINCT state FROM products").fetchall()
+    assert states == [("ingested",)]  # ... but the cutout's product keeps its state: the file is fine
 
 
 def test_bad_pixel_files_get_one_line_each_and_the_rest_goes_on(pixel_files: dict, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from ..catalog import pixels, products, versions
 from ..catalog.db import now
-from ..errors import LakeDamagedError
+from ..errors import ApertureError, LakeDamagedError
 from ..lake.writer import SMALL_FILE_ROWS, merge_groups, split_for_files, write_file
 from ..layout import LakeLayout, Partition
 from ..readers.lightcurve import version_key
@@ -395,6 +395,10 @@ class BatchCommitter:
     def _record_error(self, result: Converted, out: Counts) -> None:
         err = result.error
         state = err.state
+        if isinstance(err, ApertureError):  # the file is fine, the aperture asked for does not fit it
+            out.failed += 1
+            out.problems.append((str(result.item.path), "failed", err.reason))
+            return
         if result.product_type != "lightcurve":
             product_type = result.product_type
         else:

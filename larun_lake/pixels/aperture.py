@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ProductError, UsageError
+from ..errors import ApertureError, UsageError
 from ..quality import bitmask_for
 from .read import PixelData
 
@@ -63,10 +63,9 @@ def resolve_aperture(pixels: PixelData, spec: MaskSpec = "default") -> Aperture:
         if name == "pipeline":
             mask = pipeline_mask(pixels)
             if not mask.any():
-                raise ProductError(
+                raise ApertureError(
                     str(pixels.path),
                     "no pipeline aperture (no APERTURE pixel has bit 2): use the 'threshold' or 'all' mask",
-                    state="skipped",
                 )
         elif name == "threshold":
             mask = threshold_mask(pixels)
@@ -75,11 +74,10 @@ def resolve_aperture(pixels: PixelData, spec: MaskSpec = "default") -> Aperture:
         return Aperture(mask, f"ap-{name}")
     mask = custom_mask(spec)
     if mask.shape != pixels.shape:
-        raise ProductError(
+        raise ApertureError(
             str(pixels.path),
             f"aperture mask is {mask.shape[0]}x{mask.shape[1]} but the pixel stamps are "
             f"{pixels.shape[0]}x{pixels.shape[1]} (rows x columns)",
-            state="skipped",
         )
     return Aperture(mask, mask_tag(mask))
 
