@@ -192,3 +192,16 @@ def test_a_kept_cutout_gone_is_fetched_again(lake: Lake, clean_mast_server: Mast
     assert again.n_to_fetch == 1 and again.unchanged == 1 and server.count("tesscut", "astrocut") == 1
     assert kept.read_bytes() == content
     assert lake.verify().consistent
+
+
+def test_a_refused_pixel_download_is_not_left_in_the_raw_area(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = make_spoc_tpf(tmp_path / "served", 100000077, 2, n_cadences=200, seed=5, aperture=False)
+    with MastServer(fits_files=[bad]) as srv:
+        monkeypatch.setenv("LARUN_LAKE_MAST_URL", srv.url)
+        monkeypatch.setenv("LARUN_LAKE_TIMEOUT", "2")
+        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+        lake = Lake(tmp_path / "lake")
+        report = lake.harvest_pixels("TIC 100000077", mission="TESS", author="SPOC")
+    assert report.quarantined == 1 and "no aperture extension" in report.problems[0][2], report.problems
+    assert lake.sql("SELECT product_type, state FROM products").fetchall() == [("target_pixel", "quarantined")]
+    assert not [p for p in (lake.path / "raw").rglob("*") if p.is_file()]

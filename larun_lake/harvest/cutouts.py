@@ -30,7 +30,7 @@ from ..layout import period_key
 from ..mast.download import DownloadJob, DownloadResult, download_all
 from ..pixels.spec import aperture_spec
 from .lightcurves import HarvestReport
-from .plan import kept_files_gone
+from .plan import kept_files_gone, kept_in_lake
 from .progress import ProgressFn, ProgressState
 from .targets import Target
 
@@ -304,8 +304,9 @@ class CutoutHarvest:
         ]
         self.progress.update(phase="ingesting")
         report.add(ingestor.stage_and_commit(items, known))
-        if not self.layout.is_local:  # the lake's store holds the kept copy now
-            for _, path in group:
+        registered = kept_in_lake(self.catalog, [path for _, path in group])
+        for _, path in group:  # the lake's store holds the kept copy now; a refused file is not kept
+            if path not in registered:
                 files.remove(path)
         self.progress.update(phase="downloading", ingested=report.ingested + report.unchanged)
 

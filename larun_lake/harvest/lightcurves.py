@@ -31,7 +31,7 @@ from ..lake import files
 from ..layout import STAGING
 from ..mast.download import DownloadJob
 from .fetch import Fetched, fetch_verified
-from .plan import FetchPlan, plan_fetch, raw_path, raw_relpath
+from .plan import FetchPlan, kept_in_lake, plan_fetch, raw_path, raw_relpath
 from .progress import ProgressFn, ProgressState
 from .rawfiles import keep_in_store, pull_from_store
 from .search import Product, ProductSearch
@@ -357,9 +357,10 @@ class LightCurveHarvest:
         report.add(ingestor.stage_and_commit(items, known))
         pending = {item.path for held in ingestor.pending_repair.values() for item in held}
         if not self._keep_here:
-            for item, p in zip(items, group, strict=True):
-                kept = p.product_type != "lightcurve" and self.layout.is_local  # pixel files stay, in this very place
-                if kept:
+            registered = kept_in_lake(self.catalog, [item.path for item, p in zip(items, group, strict=True)
+                                                     if p.product_type != "lightcurve"])
+            for item in items:
+                if item.path in registered:  # a kept pixel file of the lake, in this very place
                     self._kept_pixel_files.add(item.path)
                 elif item.path not in pending:  # removed after repair_pending has read it
                     files.remove(item.path)

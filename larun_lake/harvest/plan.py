@@ -121,6 +121,16 @@ def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool
     return out
 
 
+def kept_in_lake(catalog: Catalog, paths: list[Path]) -> set[Path]:
+    """Those of these local files that are the lake's own kept pixel files (a local lake's raw area)."""
+    layout = catalog.layout
+    if not paths or not layout.is_local:
+        return set()
+    with catalog.read(sandbox=False, surface=False) as con:
+        kept = pixels.raw_paths(con)
+    return {p for p in paths if p.is_relative_to(layout.root) and p.relative_to(layout.root).as_posix() in kept}
+
+
 def kept_files_gone(catalog: Catalog, uris: list[str]) -> set[str]:
     """Products ingested as pixel files whose kept copy is no longer in the raw area: fetched again, they
     put it back."""
