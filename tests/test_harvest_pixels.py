@@ -205,3 +205,21 @@ def test_a_refused_pixel_download_is_not_left_in_the_raw_area(tmp_path: Path, mo
     assert report.quarantined == 1 and "no aperture extension" in report.problems[0][2], report.problems
     assert lake.sql("SELECT product_type, state FROM products").fetchall() == [("target_pixel", "quarantined")]
     assert not [p for p in (lake.path / "raw").rglob("*") if p.is_file()]
+
+
+def test_a_reprocessed_pixel_file_does_not_overwrite_the_kept_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = make_spoc_tpf(tmp_path / "v1", 100000078, 2, n_cadences=200, seed=5)
+    second = make_spoc_tpf(tmp_path / "v2" / first.name, 100000078, 2, n_cadences=260, seed=6)  # same name
+    with MastServer(fits_files=[first]) as srv:
+        monkeypatch.setenv("LARUN_LAKE_MAST_URL", srv.url)
+        monkeypatch.setenv("LARUN_LAKE_TIMEOUT", "2")
+        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+        lake = Lake(tmp_path / "lake")
+        assert lake.harvest_pixels("TIC 100000078", mission="TESS", author="SPOC").ingested == 1
+        srv.replace_file(srv.products[0]["dataURI"], second)  # MAST reprocessed it under the same name
+        assert lake.harvest_pixels("TIC 100000078", mission="TESS", author="SPOC").ingested == 1
+    rows = lake.sql("SELECT raw_path, n_cadences FROM pixel_file_versions ORDER BY n_cadences").fetchall()
+    assert [r[1] for r in rows] == [200, 260] and rows[0][0] != rows[1][0]
+    assert (lake.path / rows[0][0]).read_bytes() == first.read_bytes()  # the older version's pixels are intact
+    assert (lake.path / rows[1][0]).read_bytes() == second.read_bytes()
+    assert lake.verify().consistent

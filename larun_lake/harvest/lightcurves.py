@@ -121,7 +121,8 @@ class LightCurveHarvest:
         self.runner = runner  # where per-file work runs; None: downloads in threads here, ingest in this process
         self.aperture = aperture  # which pixels make a target pixel file's light curve
         self.command = command
-        self._kept_pixel_files: set[Path] = set()  # downloads that are the lake's own kept pixel files
+        self._kept_pixel_files: set[Path] = set()
+        self._diverted: dict[str, Path] = {}  # data URI -> download path away from a kept file of that name  # downloads that are the lake's own kept pixel files
 
     def run(
         self,
@@ -222,6 +223,8 @@ class LightCurveHarvest:
             product_rows.upsert_many(con, [r for r in rows if r["product_uri"] not in existing] + held)
 
     def _raw_path(self, p: Product) -> Path:
+        if p.data_uri in self._diverted:
+            return self._diverted[p.data_uri]
         try:
             return raw_path(self.layout, p)
         except ValueError as exc:
@@ -230,6 +233,7 @@ class LightCurveHarvest:
     def _fetch(self, plan: FetchPlan, run_id: str, report: HarvestReport) -> None:
         for p, reason in plan.unsafe:
             self._fail(p, "quarantined", reason, run_id, report)
+        self._divert_over_kept_files(plan, run_id)
         ingestor = Ingestor(self.catalog, run_id)
         known = ingestor.known_shas()
         self.progress.update(
@@ -243,6 +247,17 @@ class LightCurveHarvest:
             self._fetch_on_workers(elsewhere, ingestor, known, run_id, report)
         self._fetch_here(here, plan, ingestor, known, run_id, report)
         self._repair(ingestor, report)
+
+    def _divert_over_kept_files(self, plan: FetchPlan, run_id: str) -> None:
+        """A pixel file MAST reprocessed under the same name is downloaded beside the raw area, not over the
+        kept file of the version the lake holds: ingest then keeps the new one beside the old."""
+        pixel = [p for p in plan.download if p.product_type != "lightcurve"]
+        if not pixel or not self.layout.is_local:
+            return
+        places = {raw_path(self.layout, p): p for p in pixel}
+        for path in kept_in_lake(self.catalog, list(places)):
+            p = places[path]
+            self._diverted[p.data_uri] = self.layout.download_root / STAGING / run_id / "downloads" / (p.obs_id or p.target_name) / path.name
 
     def _fetch_here(
         self,
