@@ -70,7 +70,8 @@ def plan_fetch(catalog: Catalog, found: list[Product], *, retry_quarantined: boo
     elsewhere: list[Product] = []
     for p in needed:
         match = versions.get((p.product_filename, p.size_bytes))
-        if match is not None and match[1] not in damaged.values() and p.data_uri not in damaged | gone | again:
+        fetch_anyway = p.data_uri in damaged or p.data_uri in gone or p.data_uri in again
+        if match is not None and match[1] not in damaged.values() and not fetch_anyway:
             plan.in_lake.append(InLake(p, *match))
             continue
         try:
