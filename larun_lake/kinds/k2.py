@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..readers.fitsfile import FitsFile
-from . import ames
+from . import ames, missions
 from .base import Kind
 from .lcfile import read_lightcurve_file
 
@@ -15,23 +15,12 @@ def _matches(ff: FitsFile) -> bool:
 
 
 KIND = Kind(
+    **missions.K2,
     name="k2",
-    mission="K2",
     author="K2",
     product_type="lightcurve",
-    telescope="Kepler",
     obs_collection="K2",
-    target_prefix="EPIC",
-    target_keyword="KEPLERID",
-    mast_target_prefix="ktwo",
-    period_keyword="CAMPAIGN",
-    period_prefix="c",
-    period_digits=2,
-    period_range=(0, 999),
     exptimes=(60, 1800),
-    quality_flags="KeplerQualityFlags",
-    time_format="bkjd",
-    lightkurve_class="KeplerLightCurve",
     columns=ames.COLUMNS,
     flux_column=ames.FLUX[0],
     flux_err_column=ames.FLUX[1],

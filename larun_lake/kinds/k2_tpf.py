@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import re
 
-from . import pixel
+from . import missions, pixel
 from .base import Kind
 
 KIND = Kind(
+    **missions.K2,
     name="k2-tpf",
-    mission="K2",
     author="K2-TPF",
     product_type="target_pixel",
-    telescope="Kepler",
     obs_collection="K2",
-    target_prefix="EPIC",
-    target_keyword="KEPLERID",
-    mast_target_prefix="ktwo",
-    period_keyword="CAMPAIGN",
-    period_prefix="c",
-    period_digits=2,
-    period_range=(0, 999),
     exptimes=(60, 1800),
-    quality_flags="KeplerQualityFlags",
-    time_format="bkjd",
-    lightkurve_class="KeplerLightCurve",
     columns=pixel.COLUMNS,
     flux_column="FLUX",  # summed over the aperture
     flux_err_column="FLUX_ERR",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..readers.fitsfile import FitsFile
+from . import missions
 from .base import Kind
 from .lcfile import read_lightcurve_file
 
@@ -36,23 +37,12 @@ def _matches(ff: FitsFile) -> bool:
 
 
 KIND = Kind(
+    **missions.TESS,
     name="qlp",
-    mission="TESS",
     author="QLP",
     product_type="lightcurve",
-    telescope="TESS",
     obs_collection="HLSP",
-    target_prefix="TIC",
-    target_keyword="TICID",
-    mast_target_prefix="",
-    period_keyword="SECTOR",
-    period_prefix="s",
-    period_digits=4,
-    period_range=(1, 9999),
     exptimes=(200, 600, 1800),  # full-frame images: 1800 s in sectors 1-26, 600 s to 55, 200 s from 56
-    quality_flags="TessQualityFlags",
-    time_format="btjd",
-    lightkurve_class="TessLightCurve",
     columns=COLUMNS,
     # lightkurve's QLP reader: flux = SAP_FLUX, flux_err = KSPSAP_FLUX_ERR (DET_FLUX_ERR from sector 56).
     flux_column="SAP_FLUX",

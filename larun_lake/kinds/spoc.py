@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..readers.fitsfile import FitsFile
-from . import ames
+from . import ames, missions
 from .base import Kind
 from .lcfile import read_lightcurve_file
 
@@ -16,23 +16,12 @@ def _matches(ff: FitsFile) -> bool:
 
 
 KIND = Kind(
+    **missions.TESS,
     name="spoc",
-    mission="TESS",
     author="SPOC",
     product_type="lightcurve",
-    telescope="TESS",
     obs_collection="TESS",
-    target_prefix="TIC",
-    target_keyword="TICID",
-    mast_target_prefix="",
-    period_keyword="SECTOR",
-    period_prefix="s",
-    period_digits=4,
-    period_range=(1, 9999),
     exptimes=(20, 120),
-    quality_flags="TessQualityFlags",
-    time_format="btjd",
-    lightkurve_class="TessLightCurve",
     columns=ames.COLUMNS,
     flux_column=ames.FLUX[0],
     flux_err_column=ames.FLUX[1],

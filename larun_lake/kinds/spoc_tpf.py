@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import re
 
-from . import pixel
+from . import missions, pixel
 from .base import Kind
 
 KIND = Kind(
+    **missions.TESS,
     name="spoc-tpf",
-    mission="TESS",
     author="SPOC-TPF",
     product_type="target_pixel",
-    telescope="TESS",
     obs_collection="TESS",
-    target_prefix="TIC",
-    target_keyword="TICID",
-    mast_target_prefix="",
-    period_keyword="SECTOR",
-    period_prefix="s",
-    period_digits=4,
-    period_range=(1, 9999),
     exptimes=(20, 120),
-    quality_flags="TessQualityFlags",
-    time_format="btjd",
-    lightkurve_class="TessLightCurve",
     columns=pixel.COLUMNS,
     flux_column="FLUX",  # summed over the aperture
     flux_err_column="FLUX_ERR",
