@@ -223,3 +223,24 @@ def test_a_reprocessed_pixel_file_does_not_overwrite_the_kept_one(tmp_path: Path
     assert (lake.path / rows[0][0]).read_bytes() == first.read_bytes()  # the older version's pixels are intact
     assert (lake.path / rows[1][0]).read_bytes() == second.read_bytes()
     assert lake.verify().consistent
+
+
+@pytest.mark.parametrize("member", ["../../../catalog.duckdb.fits", "/etc/evil.fits", "s0001/../../x.fits"])
+def test_a_cutout_zip_cannot_write_outside_the_raw_area(tmp_path: Path, member: str) -> None:
+    """A zip member name with folders (relative or absolute) lands in raw/tesscut/<sector>/ by its base name."""
+    import zipfile
+
+    from larun_lake.config import Settings
+    from larun_lake.harvest.cutouts import Cutout, CutoutHarvest
+
+    lake = Lake(tmp_path / "lake")
+    lake.catalog.create_if_missing()
+    harvest = CutoutHarvest(lake.catalog, Settings.resolve(tmp_path / "lake"), client=None)
+    zipped = tmp_path / "evil.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr(member, b"SIMPLE  =                    T")
+    cutout = Cutout("TIC 1", 1, 10.0, 20.0, "tess-s0001-1-1", 1, 1, 1, 5, 5)
+    written = harvest._unpack(cutout, zipped)
+    assert written.parent == (tmp_path / "lake" / "raw" / "tesscut" / "s0001")
+    assert sorted(p.name for p in tmp_path.rglob("*.fits")) == [Path(member).name]
+    assert (tmp_path / "lake" / "catalog.duckdb").stat().st_size > 0  # untouched
