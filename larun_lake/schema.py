@@ -94,3 +94,40 @@ def tic_columns() -> dict[str, pa.DataType]:
         return {f.name: f.type for f in con.sql("SELECT * FROM tic_columns").to_arrow_table().schema}
     finally:
         con.close()
+
+
+# Extracted spectra (x1d, x1dsum, sx1): one row per wavelength bin of each order or segment.
+# The partition keys mission/period live in the folder names.
+SPECTRUM_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("spec_id", pa.dictionary(pa.int32(), pa.string())),
+    ("obs_id", pa.dictionary(pa.int32(), pa.string())),
+    ("spectral_order", I32),  # JWST spectral order, or the row number of an HST segment/order
+    ("segment", pa.dictionary(pa.int32(), pa.string())),  # HST COS 'FUVA', ...; STIS/JWST NULL
+    ("wavelength", F64),
+    ("flux", F64),
+    ("flux_error", F64),
+    ("dq", I64),
+    ("surf_bright", F64),
+    ("sb_error", F64),
+    ("background", F64),
+    ("net", F64),
+    ("gross", F64),
+    ("npixels", F64),
+]
+SPECTRUM_SCHEMA = pa.schema([pa.field(n, t) for n, t in SPECTRUM_COLUMNS])
+
+# Spectral time series (x1dints): one row per wavelength bin of each integration and order.
+SPECTRAL_TIMESERIES_COLUMNS: list[tuple[str, pa.DataType]] = [
+    ("spec_id", pa.dictionary(pa.int32(), pa.string())),
+    ("obs_id", pa.dictionary(pa.int32(), pa.string())),
+    ("integration", I32),  # INT_NUM, 1-based as in the file
+    ("time", F64),  # mid-integration BJD_TDB - 2400000.5 (the file's TDB-MID / int_mid_BJD_TDB)
+    ("spectral_order", I32),
+    ("wavelength", F64),
+    ("flux", F64),
+    ("flux_error", F64),
+    ("dq", I64),
+    ("surf_bright", F64),
+    ("background", F64),
+]
+SPECTRAL_TIMESERIES_SCHEMA = pa.schema([pa.field(n, t) for n, t in SPECTRAL_TIMESERIES_COLUMNS])
