@@ -26,6 +26,9 @@ from .lake.storage import Storage
 
 CATALOG_NAME = "catalog.duckdb"
 CADENCES = "cadences"
+SPECTRA = "spectra"
+SPECTRAL_TIMESERIES = "spectral_timeseries"
+SPECTRUM_AREAS = (SPECTRA, SPECTRAL_TIMESERIES)
 TIC = "tic"
 STAGING = "_staging"
 HISTORY = "_history"
@@ -80,7 +83,14 @@ class Partition:
         return PurePosixPath(f"mission={self.mission}/author={self.author}/period={self.period}")
 
     def area_prefix(self, area: str = CADENCES) -> str:
-        return f"{area}/{self.relpath}/"
+        return f"{area}/{self.relpath_in(area)}/"
+
+    def relpath_in(self, area: str) -> PurePosixPath:
+        """Spectra and spectral time series are partitioned by mission and period only."""
+        if area not in SPECTRUM_AREAS:
+            return self.relpath
+        rel = self.relpath
+        return PurePosixPath(rel.parts[0], rel.parts[2])
 
 
 class LakeLayout:
@@ -137,13 +147,18 @@ class LakeLayout:
         top = HISTORY if history else CADENCES
         return f"{top}/{partition.relpath}/part-{run_id}-{seq:04d}.parquet"
 
-    def chunk_file(self, partition: Partition, run_id: str, chunk_id: int, n: int) -> str:
+    def chunk_file(self, partition: Partition, run_id: str, chunk_id: int, n: int, *, area: str = CADENCES) -> str:
         """Where a worker writes one partition's rows of a chunk. A deterministic name, so a task run
         twice writes the same file: in staging on a local lake (moved in by the commit), and under its
         final name on an object store, which has no rename (the catalog registering it publishes it)."""
         if self.is_local:
             return f"{STAGING}/{run_id}/chunk{chunk_id:05d}-{n:03d}.parquet"
-        return f"{CADENCES}/{partition.relpath}/part-{run_id}-c{chunk_id:05d}-{n:03d}.parquet"
+        return f"{partition.area_prefix(area)}part-{run_id}-c{chunk_id:05d}-{n:03d}.parquet"
+
+    def spectrum_file(self, area: str, partition: Partition, run_id: str, seq: int, *, history: bool = False) -> str:
+        """A spectra or spectral_timeseries data file; superseded ones go to _history/<area>/."""
+        top = f"{HISTORY}/{area}" if history else area
+        return f"{top}/{partition.relpath_in(area)}/part-{run_id}-{seq:04d}.parquet"
 
     def scratch_file(self, run_id: str, name: str, final: str) -> str:
         """Where a file the committing process writes goes first: staging locally, its final name remotely."""

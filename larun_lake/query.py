@@ -88,7 +88,11 @@ def _check_statement(kind: duckdb.StatementType, text: str) -> None:
 
 # Names through which a statement can reach data files: the data views, the table macro over them, and
 # DuckDB's functions that name a table in a string. A false match only costs loading the data views.
-_DATA_NAMES = re.compile(r"\b(cadences|cadence_rows|tic|tic_rows|tic_cone|query|query_table)\b", re.IGNORECASE)
+_DATA_NAMES = re.compile(
+    r"\b(cadences|cadence_rows|tic|tic_rows|tic_cone|spectra|spectrum_rows|spectral_timeseries|"
+    r"spectral_timeseries_rows|query|query_table)\b",
+    re.IGNORECASE,
+)
 
 
 def reads_data_files(statements: list[str]) -> bool:

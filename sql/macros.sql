@@ -40,3 +40,12 @@ FROM tic
 WHERE dec BETWEEN dec0 - radius AND dec0 + radius
   AND angular_distance_deg(ra, dec, ra0, dec0) <= radius
 ORDER BY distance_deg;
+
+-- Images whose footprint may reach within `radius` degrees of (ra0, dec0): the distance from the
+-- position to the image centre is at most the cone's radius plus the image's own (centre to corner).
+CREATE OR REPLACE TEMP MACRO images_cone(ra0, dec0, radius) AS TABLE
+SELECT *, angular_distance_deg(ra, dec, ra0, dec0) AS distance_deg
+FROM images
+WHERE dec BETWEEN dec0 - radius - coalesce(radius_deg, 0) AND dec0 + radius + coalesce(radius_deg, 0)
+  AND angular_distance_deg(ra, dec, ra0, dec0) <= radius + coalesce(radius_deg, 0)
+ORDER BY distance_deg;

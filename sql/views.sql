@@ -41,3 +41,29 @@ SELECT * FROM tic_rows;
 CREATE OR REPLACE TEMP VIEW pixel_files AS
 SELECT * FROM lake.pixel_file_versions p
 WHERE EXISTS (SELECT 1 FROM lake.lightcurve_versions v WHERE v.pixel_sha256 = p.file_sha256 AND v.is_current);
+
+-- Extracted spectra (x1d of JWST and HST): one row per wavelength bin of each order or segment, current
+-- versions only (the area holds registered files of current versions; superseded ones are in _history).
+CREATE OR REPLACE TEMP VIEW spectra AS
+SELECT spec_id, mission, period, obs_id, spectral_order, segment, wavelength, flux, flux_error, dq,
+       * EXCLUDE (spec_id, mission, period, obs_id, spectral_order, segment, wavelength, flux, flux_error, dq)
+FROM spectrum_rows;
+
+-- JWST spectral time series (x1dints): one row per wavelength bin of each integration and order.
+CREATE OR REPLACE TEMP VIEW spectral_timeseries AS
+SELECT spec_id, mission, period, obs_id, integration, time, spectral_order, wavelength, flux, flux_error, dq,
+       * EXCLUDE (spec_id, mission, period, obs_id, integration, time, spectral_order, wavelength, flux,
+                  flux_error, dq)
+FROM spectral_timeseries_rows;
+
+-- One row per current spectrum or spectral time series file: instrument, target, orders, wavelength range.
+CREATE OR REPLACE TEMP VIEW spectrum_files AS
+SELECT * EXCLUDE (is_current, superseded_at, superseded_by)
+FROM lake.spectrum_versions
+WHERE is_current;
+
+-- Images (JWST cal/i2d, HST flt/drz, ...): header facts of the current version of each; the FITS file is at raw_path.
+CREATE OR REPLACE TEMP VIEW images AS
+SELECT * EXCLUDE (is_current, superseded_at)
+FROM lake.image_versions
+WHERE is_current;

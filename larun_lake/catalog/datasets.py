@@ -49,6 +49,14 @@ def cadence_dataset(store: Storage, relpaths: list[str]) -> ds.Dataset:
     return _dataset(store, relpaths, CADENCE_SCHEMA, CADENCE_KEYS)
 
 
+SPECTRUM_KEYS = pa.schema([("mission", pa.string()), ("period", pa.string())])
+
+
+def spectrum_dataset(store: Storage, relpaths: list[str], schema: pa.Schema) -> ds.Dataset:
+    """Spectra or spectral time series: partitioned by mission and period only."""
+    return _dataset(store, relpaths, schema, SPECTRUM_KEYS)
+
+
 def tic_dataset(store: Storage, relpaths: list[str], known: pa.Schema | None = None) -> ds.Dataset:
     """TIC files carry MAST's columns; their union (by name), each column typed as MAST declares it
     (files of older harvests that stored an all-null batch as text are cast on reading).

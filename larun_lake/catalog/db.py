@@ -33,8 +33,8 @@ import duckdb
 
 from .. import quality
 from ..errors import LakeBusyError, LakeDamagedError, NotALakeError, SchemaVersionError
-from ..layout import LakeLayout
-from ..schema import CADENCE_SCHEMA
+from ..layout import SPECTRA, SPECTRAL_TIMESERIES, LakeLayout
+from ..schema import CADENCE_SCHEMA, SPECTRAL_TIMESERIES_SCHEMA, SPECTRUM_SCHEMA
 from ..sqlfiles import load_sql
 from . import migrations
 
@@ -442,6 +442,17 @@ class Catalog:
         else:
             _empty_view(con, "tic_rows", [("ID", "BIGINT"), ("ra", "DOUBLE"), ("dec", "DOUBLE"), ("Tmag", "DOUBLE"),
                                           ("Teff", "DOUBLE"), ("hpx", "INTEGER")], fail=not data)
+        for area, schema in ((SPECTRA, SPECTRUM_SCHEMA), (SPECTRAL_TIMESERIES, SPECTRAL_TIMESERIES_SCHEMA)):
+            files = self._registered(con, area) if data else []
+            if files:
+                from .datasets import spectrum_dataset
+
+                con.register(f"{area}_rows" if area != SPECTRA else "spectrum_rows",
+                             spectrum_dataset(store, files, schema))  # fmt: skip
+            else:
+                columns = [(f.name, _SQL_TYPES[str(f.type)]) for f in schema]
+                _empty_view(con, f"{area}_rows" if area != SPECTRA else "spectrum_rows",
+                            [*columns, ("mission", "VARCHAR"), ("period", "VARCHAR")], fail=not data)  # fmt: skip
         con.execute(load_sql("views.sql"))
         con.execute(load_sql("macros.sql"))
 

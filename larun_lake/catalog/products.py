@@ -87,6 +87,13 @@ _UPSERT_COLUMNS = (
     "sha256",
     "lc_id",
     "run_id",
+    "suffix",
+    "obsid",
+    "product_category",
+    "mrp",
+    "calib_level",
+    "description",
+    "proposal_id",
 )
 
 

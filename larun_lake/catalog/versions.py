@@ -64,6 +64,12 @@ META_COLUMNS = (
     "aperture",
     "n_aperture_pixels",
     "pixel_sha256",
+    "target_name",
+    "obs_id",
+    "instrument",
+    "spectral_order",
+    "time_scale",
+    "source_sha256",
 )
 VERSION_FIELDS = ("file_sha256", "data_rel", "procver", "filever", "file_date", "checksum_ok", "data_file")
 

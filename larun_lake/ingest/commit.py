@@ -36,6 +36,7 @@ from ..lake.writer import SMALL_FILE_ROWS, merge_groups, split_for_files, write_
 from ..layout import LakeLayout, Partition
 from ..readers.lightcurve import version_key
 from ..schema import CADENCE_SCHEMA
+from .commit_observatory import ObservatoryCommitter, is_observatory_result
 from .convert import Converted
 from .order import is_product_name
 from .stage import StagedChunk, StagedFile
@@ -109,13 +110,15 @@ class BatchCommitter:
 
     def commit(self, chunk: StagedChunk, *, last_of_run: bool = False) -> Counts:
         out = Counts()
-        known = versions.known_shas(self.con, [r.sha256 for r in chunk.results if r.sha256])
+        others = [r for r in chunk.results if is_observatory_result(r)]  # spectra and images
+        results = [r for r in chunk.results if not is_observatory_result(r)]
+        known = versions.known_shas(self.con, [r.sha256 for r in results if r.sha256])
         by_sha = {sha: staged for staged in chunk.staged for sha in staged.placements}
         fresh: list[_Version] = []
         fresh_by_sha: dict[str, _Version] = {}
         twins: list[Converted] = []  # byte-identical copies of a file new in this chunk
         unchanged: list[Converted] = []
-        for result in chunk.results:
+        for result in results:
             if result.outcome == "error":
                 self._record_error(result, out)
             elif result.sha256 in fresh_by_sha:
@@ -148,8 +151,16 @@ class BatchCommitter:
             self._product(twin, v.meta["lc_id"], current=v.current)
             out.unchanged += 1
         self._flush()
+        if others:
+            more = ObservatoryCommitter(self.con, self.layout, self.run_id, self.sequence, self.published, self.obsolete)
+            more.commit(others)
+            self._product_rows.extend(more.product_rows)
+            out.ingested += more.ingested
+            out.unchanged += more.unchanged
+            out.superseded += more.superseded
+            out.problems.extend(more.problems)
         products.upsert_many(self.con, self._product_rows)
-        self._prefer_product_names(chunk.results)
+        self._prefer_product_names(results)
         self._merge_small_files({s.partition for s in chunk.staged}, last_of_run=last_of_run)
         return out
 

@@ -37,14 +37,31 @@ class Converted:
     file_sha256: str | None = None  # the file's own hash where it differs from `sha256` (pixel files)
     product_type: str = "lightcurve"
     pixel: dict | None = None  # a pixel file's pixel_file_versions row (unchanged files: what placing it needs)
+    # HST/JWST products: a spectrum (its rows staged at `staged`) or an image (its file kept in the raw area).
+    spectrum: Any = None  # readers.observatory.SpectrumData (table dropped once staged)
+    image: Any = None  # readers.observatory.ImageData
+    staged: Any = None  # ingest.stage.StagedFile of a spectrum's rows
 
     @property
     def file_hash(self) -> str | None:
         return self.file_sha256 or self.sha256
 
 
+def convert_all(item: InputFile, known_shas: frozenset[str] | set[str]) -> list[Converted]:
+    """Read one file into one result per version it holds (a JWST white-light curve has one per spectral order)."""
+    from .observatory import convert_observatory, is_observatory_file
+
+    if is_observatory_file(item.path):
+        return convert_observatory(item, known_shas)
+    return [convert(item, known_shas)]
+
+
 def convert(item: InputFile, known_shas: frozenset[str] | set[str]) -> Converted:
     """Read one file; files whose bytes the lake already holds are not parsed again."""
+    from .observatory import convert_observatory, is_observatory_file
+
+    if is_observatory_file(item.path):
+        return convert_observatory(item, known_shas)[0]
     try:
         ff = open_fits(item.path)
     except ProductError as exc:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..catalog import Catalog, runs, versions
+from ..catalog import Catalog, observatory, runs, versions
 from ..catalog import products as product_rows
 from ..catalog.db import WRITER_GAP_S, WriteSession
 from ..errors import LakeWriteError, UsageError
@@ -28,11 +28,14 @@ from ..lake import files
 from ..layout import STAGING
 from . import repair
 from .commit import BatchCommitter, Counts
+from .commit_observatory import is_observatory_result
 from .convert import InputFile
 from .order import in_chunks, in_conversion_order
 from .stage import StagedChunk, stage_chunk
 
 FITS_SUFFIXES = (".fits", ".fits.gz", ".fit", ".fit.gz", ".fts")
+# JWST white-light curves and TSO photometry are ECSV tables.
+IMPORT_SUFFIXES = (*FITS_SUFFIXES, ".ecsv")
 
 
 @dataclass(kw_only=True)
@@ -57,7 +60,7 @@ def discover(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     for raw in paths:
         path = Path(raw).expanduser().absolute()  # workers elsewhere (Dask) resolve nothing relative
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(FITS_SUFFIXES)))
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(IMPORT_SUFFIXES)))
         elif path.is_file():
             out.append(path)
         else:
@@ -113,9 +116,9 @@ class Ingestor:
     def known_shas(self) -> frozenset[str]:
         if self.session is not None:
             with self.session.transaction() as con:
-                return frozenset(versions.known_shas(con))
+                return frozenset(versions.known_shas(con) | observatory.known_shas(con))
         with self.catalog.read(sandbox=False, surface=False) as con:
-            return frozenset(versions.known_shas(con))
+            return frozenset(versions.known_shas(con) | observatory.known_shas(con))
 
     def _transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return self.session.transaction() if self.session else self.catalog.write(f"import run {self.run_id}")
@@ -222,7 +225,7 @@ class Ingestor:
         """Commit a chunk staged here or by a task, keeping files the lake already held for `repair_pending`."""
         counts = self.commit(chunk)
         for r in chunk.results:
-            if r.sha256 in known:
+            if r.sha256 in known and not is_observatory_result(r):  # spectra and images are not rewritten
                 self.pending_repair.setdefault(r.sha256, []).append(r.item)
         return counts
 
@@ -240,7 +243,8 @@ class Ingestor:
                 outcome = committer.commit(chunk, last_of_run=last_of_run)
         except BaseException:
             with contextlib.suppress(OSError):  # storage failing: `verify` removes these orphans later
-                self.store.delete_many([*published, *(s.path for s in chunk.staged)])  # never registered
+                staged = [*(s.path for s in chunk.staged), *(r.staged.path for r in chunk.results if r.staged)]
+                self.store.delete_many([*published, *staged])  # never registered
             raise
         for staged in chunk.staged:
             if staged.path not in published:  # moved in, or rewritten into other files

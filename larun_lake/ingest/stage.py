@@ -25,9 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import ProductError
-from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table
+from ..lake.writer import FILE_MAX_ROWS, LightCurveWriter, lightcurve_table, write_spectrum
 from ..layout import LakeLayout, Partition
-from .convert import Converted, InputFile, convert
+from .convert import Converted, InputFile, convert_all
 
 
 @dataclass
@@ -104,14 +104,24 @@ def stage_chunk(
     outputs: dict[Partition, _PartitionOutput] = {}
     names = itertools.count()
 
-    def new_path(partition: Partition) -> str:
-        return layout.chunk_file(partition, run_id, chunk_id, next(names))
+    def new_path(partition: Partition, area: str = "cadences") -> str:
+        return layout.chunk_file(partition, run_id, chunk_id, next(names), area=area)
 
     seen: set[str] = set()
     try:
-        for item in items:
-            result = convert(item, known_shas)
+        for result in (r for item in items for r in convert_all(item, known_shas)):
             results.append(result)
+            if result.outcome == "spectrum":
+                if result.sha256 not in seen:
+                    seen.add(result.sha256)
+                    _stage_spectrum(result, layout, new_path)
+                result.spectrum.table = None
+                continue
+            if result.outcome == "image":
+                if result.sha256 not in seen:
+                    seen.add(result.sha256)
+                    _keep_image_file(result, layout)
+                continue
             if result.outcome == "unchanged" and result.pixel is not None:
                 _restore_kept_file(result, layout)
             if result.outcome != "lightcurve":
@@ -141,7 +151,37 @@ def stage_chunk(
     return StagedChunk(results, staged)
 
 
-def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
+def _stage_spectrum(result: Converted, layout: LakeLayout, new_path: Callable[..., str]) -> None:
+    """A spectrum's rows go to one staged Parquet file of its own (moved into its area by the commit)."""
+    data = result.spectrum
+    meta = data.meta
+    part = Partition(meta["mission"], meta["author"], meta["period"])
+    try:
+        written = write_spectrum(layout.store, new_path(part, data.area), data.table)
+    except Exception as exc:  # a value the area's schema cannot hold: this file's problem only
+        _fail(result, f"cannot store its spectra ({type(exc).__name__}: {exc})")
+        return
+    result.staged = StagedFile(part, written.staged, written.n_rows, {result.sha256: (0, written.n_rows)},
+                               written.size_bytes, written.sha256)
+
+
+def _keep_image_file(result: Converted, layout: LakeLayout) -> None:
+    """Images stay FITS: the file goes into the raw area byte for byte, as pixel files do."""
+    meta = result.image.meta
+    row = {"file_name": result.item.path.name, "product_type": "image", "mission": meta["mission"],
+           "period": meta.get("proposal_id") or ""}
+    result.pixel = row  # where _keep_pixel_file records the raw path
+    obs_id = result.item.extra.get("obs_id") or meta.get("obs_id")
+    if not result.item.extra.get("obs_id") and obs_id:
+        result.item.extra.setdefault("obs_collection", meta["mission"])
+        result.item.extra.setdefault("obs_id", obs_id)
+    kept = _keep_pixel_file(result, layout, what="image")
+    result.pixel = None
+    if kept:
+        meta["raw_path"] = row["raw_path"]
+
+
+def _keep_pixel_file(result: Converted, layout: LakeLayout, *, what: str = "pixel file") -> bool:
     """Pixel data stay FITS: the file goes into the raw area, byte for byte, before its rows count.
 
     A kept file is never replaced by other bytes: another version under the same name (MAST reprocessed
@@ -157,10 +197,10 @@ def _keep_pixel_file(result: Converted, layout: LakeLayout) -> bool:
             if store.size(rel) == result.size_bytes and store.sha256(rel) == result.file_hash:
                 break  # this very file is kept already
         else:
-            _fail(result, f"cannot keep the pixel file: other files are kept at {' and '.join(_kept_places(layout, result))}")
+            _fail(result, f"cannot keep the {what}: other files are kept at {' and '.join(_kept_places(layout, result))}")
             return False
     except (OSError, ValueError) as exc:
-        _fail(result, f"cannot keep the pixel file in the lake ({type(exc).__name__}: {exc})")
+        _fail(result, f"cannot keep the {what} in the lake ({type(exc).__name__}: {exc})")
         return False
     result.pixel["raw_path"] = rel
     return True
@@ -226,5 +266,5 @@ def pixel_obs_id(file_name: str) -> str:
 
 
 def _fail(result: Converted, reason: str) -> None:
-    result.outcome, result.lc = "error", None
+    result.outcome, result.lc, result.spectrum, result.image = "error", None, None, None
     result.error = ProductError(str(result.item.path), reason)

@@ -239,3 +239,27 @@ class _HashingSink:
 
     def hexdigest(self) -> str:
         return self._digest.hexdigest()
+
+
+SPECTRUM_ROW_GROUP_ROWS = 262_144  # a spectral time series of a few hundred integrations spans a few row groups
+
+
+def write_spectrum(store: Storage, rel: str, table: pa.Table) -> WrittenFile:
+    """One spectrum file's rows (already in the area's schema) as one Parquet file."""
+    from ..schema import SPECTRAL_TIMESERIES_SCHEMA, SPECTRUM_SCHEMA
+
+    schema = SPECTRUM_SCHEMA if table.schema.equals(SPECTRUM_SCHEMA) else SPECTRAL_TIMESERIES_SCHEMA
+    table = table.cast(schema)
+    floats = [f.name for f in schema if pa.types.is_floating(f.type)]
+    sink = _HashingSink(store.open_output(rel))
+    try:
+        with pq.ParquetWriter(sink, schema, compression="lz4", use_dictionary=[n for n in ("spec_id", "obs_id", "segment") if n in schema.names],
+                              column_encoding=dict.fromkeys(floats, "BYTE_STREAM_SPLIT"),
+                              write_page_index=True) as writer:  # fmt: skip
+            writer.write_table(table, row_group_size=SPECTRUM_ROW_GROUP_ROWS)
+    except BaseException:
+        sink.close()
+        store.delete(rel)
+        raise
+    sink.close()
+    return WrittenFile(rel, table.num_rows, [], sink.size, sink.hexdigest())

@@ -68,6 +68,9 @@ ALTER TABLE lightcurve_versions ADD COLUMN obs_id VARCHAR;
 ALTER TABLE lightcurve_versions ADD COLUMN instrument VARCHAR;
 ALTER TABLE lightcurve_versions ADD COLUMN spectral_order INTEGER;
 ALTER TABLE lightcurve_versions ADD COLUMN time_scale VARCHAR;  -- NULL: the mission's own (BTJD, BKJD); else e.g. BJD_TDB
+-- A file holding several light curves (one per spectral order): its own hash. Each light curve's
+-- file_sha256 is then the hash of the file's hash and the order, so that each is a version of its own.
+ALTER TABLE lightcurve_versions ADD COLUMN source_sha256 VARCHAR;
 
 -- Every version of every extracted spectrum (area 'spectra') and spectral time series
 -- (area 'spectral_timeseries'); the views `spectrum_files` and `spectral_timeseries_files` show the current ones.
