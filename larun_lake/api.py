@@ -35,6 +35,17 @@ def _listify(value: list[str] | str | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _items(value) -> list:
+    """Values given as a list, one value, or comma-separated text ('x1dints,whtlt')."""
+    if value is None:
+        return []
+    values = [value] if isinstance(value, str | int | float) else list(value)
+    out = []
+    for v in values:
+        out.extend(t.strip() for t in v.split(",") if t.strip()) if isinstance(v, str) else out.append(v)
+    return out
+
+
 def client_url(client, default: str) -> str:
     return getattr(client, "mast_url", None) or default
 
@@ -194,6 +205,79 @@ class Lake:
             if not dry_run and self.catalog.exists():
                 self.catalog.publish_snapshot()
         return report
+
+    def harvest_observations(self, *, collection: list[str] | str | None = None,
+                             instrument: list[str] | str | None = None, proposal: list[str] | str | None = None,
+                             target: list[str] | str | None = None, type: list[str] | str | None = None,
+                             calib_level: list[int] | int | None = None,
+                             cone: tuple[float, float, float] | None = None, download: list[str] | str | None = None,
+                             mrp: bool = False, workers: int = 8, dry_run: bool = False, offline: bool = False,
+                             max_age: str | None = None, keep_fits: bool = False, retry_quarantined: bool = False,
+                             mast_url: str | None = None, client=None, progress=None) -> HarvestReport:
+        """Observations of any MAST collection (HST, JWST, ...) and their products, in one search.
+
+        Every observation goes into `observations` and every product into `products` (state known);
+        products with a suffix in `download` (or MAST's minimum recommended products with `mrp`) are fetched
+        and ingested: spectra, spectral time series and white-light curves become rows, images are kept.
+
+        >>> lake.harvest_observations(collection="JWST", instrument="NIRISS/SOSS", type="timeseries",
+        ...                           target="WASP-39", download="x1dints,whtlt")
+        """
+        from .harvest.observations import (
+            ObservationQuery,
+            Selection,
+            parse_collections,
+            parse_suffixes,
+            run_observation_harvest,
+        )
+
+        try:
+            levels = [int(v) for v in _items(calib_level)]
+        except ValueError:
+            raise UsageError(f"--calib-level {calib_level!r} is not a number", hint="use 1, 2, 3 or 4") from None
+        query = ObservationQuery(collections=parse_collections(_items(collection)),
+                                 instruments=_items(instrument), proposals=_items(proposal),
+                                 targets=_items(target), types=[str(t).lower() for t in _items(type)],
+                                 calib_levels=levels, cone=tuple(cone) if cone else None)
+        return run_observation_harvest(self, query, Selection(parse_suffixes(download), mrp),
+                                       command="harvest observations", workers=workers, dry_run=dry_run,
+                                       offline=offline, max_age=max_age, keep_fits=keep_fits,
+                                       retry_quarantined=retry_quarantined, mast_url=mast_url, client=client,
+                                       progress=progress)
+
+    def harvest_products(self, obsids: list[str] | str | None = None, *, from_sql: str | None = None,
+                         suffix: list[str] | str | None = None, mrp: bool = False, workers: int = 8,
+                         dry_run: bool = False, offline: bool = False, keep_fits: bool = False,
+                         retry_quarantined: bool = False, mast_url: str | None = None, client=None,
+                         progress=None) -> HarvestReport:
+        """Products of observations named by obsid (or by SQL returning a column `obsid`), by suffix or `mrp`."""
+        from .harvest.observations import ObservationQuery, Selection, parse_suffixes, run_observation_harvest
+
+        ids = [str(o) for o in _items(obsids)]
+        if from_sql:
+            ids += self._obsids_from_sql(from_sql)
+        if not ids:
+            raise UsageError("no observations named", hint="give obsids or --from-sql returning a column obsid")
+        selection = Selection(parse_suffixes(suffix), mrp)
+        if not selection.fetches:
+            raise UsageError("say which products to fetch", hint="give --suffix x1d,x1dints,... or --mrp")
+        return run_observation_harvest(self, ObservationQuery(obsids=list(dict.fromkeys(ids))), selection,
+                                       command="harvest products", workers=workers, dry_run=dry_run,
+                                       offline=offline, max_age=None, keep_fits=keep_fits,
+                                       retry_quarantined=retry_quarantined, mast_url=mast_url, client=client,
+                                       progress=progress)
+
+    def _obsids_from_sql(self, query: str) -> list[str]:
+        result = self.sql(query)
+        names = {c.lower(): c for c in result.columns}
+        if "obsid" not in names:
+            raise UsageError("--from-sql must return a column named obsid",
+                             hint=f"it returned {', '.join(result.columns) or 'no columns'}")
+        values = [str(v) for v in result.arrow().column(names["obsid"]).to_pylist() if v is not None]
+        if not values:
+            raise UsageError("--from-sql returned no obsid values",
+                             hint="check the query with 'larun-lake sql' (harvest observations first)")
+        return values
 
     def _harvest_products(self, product_type: str, targets: list[str] | str | None, *, from_sql: str | None,
                           mission, author, exptime, sectors, quarters, campaigns, workers: int, dry_run: bool,

@@ -70,6 +70,7 @@ class HarvestFilter:
 class HarvestReport(Counts):
     run_id: str
     n_products: int = 0
+    n_observations: int = 0  # observation harvests: observations found
     n_to_fetch: int = 0  # downloads planned (what a dry run reports)
     bytes_to_fetch: int = 0
     in_lake: int = 0  # listed products whose file the lake already holds: not fetched
@@ -145,15 +146,7 @@ class LightCurveHarvest:
         plan = FetchPlan()
         failed = False
         try:
-            search = ProductSearch(
-                self.catalog,
-                None if offline else self.client,
-                run_id=run_id,
-                mast_url=self.settings.mast_url,
-                on_phase=lambda phase, detail: self.progress.update(phase=phase, detail=detail),
-            )
-            found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline) if filt.keep(p)]
-            report.unknown_targets = [name for _, name in search.unknown]
+            found = self._find(targets, filt, run_id, report, offline=offline, max_age=max_age, dry_run=dry_run)
             report.n_products = len(found)
             # Pixel files asked for with another aperture than the default are taken again (from the kept
             # file where it is complete): ingest makes the light curves the lake lacks and leaves the rest.
@@ -202,6 +195,20 @@ class LightCurveHarvest:
                     # it stays 'running' until `verify` marks it interrupted; the first error is reported.
             self.progress.update(phase="done", detail="")
         return report
+
+    def _find(self, targets: Any, filt: Any, run_id: str, report: HarvestReport, *, offline: bool,
+              max_age: timedelta | None, dry_run: bool) -> list[Product]:
+        """The products to consider: one search for many targets (remembered), kept by the filter."""
+        search = ProductSearch(
+            self.catalog,
+            None if offline else self.client,
+            run_id=run_id,
+            mast_url=self.settings.mast_url,
+            on_phase=lambda phase, detail: self.progress.update(phase=phase, detail=detail),
+        )
+        found = [p for p in search.find(targets, filt.missions, max_age=max_age, offline=offline) if filt.keep(p)]
+        report.unknown_targets = [name for _, name in search.unknown]
+        return found
 
     def _register_known(self, plan: FetchPlan, run_id: str) -> None:
         """New products as `known`; those whose file the lake holds as `ingested`, pointing at that version."""

@@ -62,3 +62,31 @@ def product_type_of_suffix(suffix: str | None) -> str:
 def is_converted(suffix: str | None) -> bool:
     """Whether a product of this suffix becomes lake rows (spectra, light curves) or an images row."""
     return product_type_of_suffix(suffix) != OTHER
+
+# MAST's collections (obs_collection), spelled as MAST spells them.
+COLLECTIONS = (
+    "BEFS", "EUVE", "FUSE", "GALEX", "HLA", "HLSP", "HST", "HUT", "IUE", "JWST", "K2", "K2FFI", "Kepler",
+    "KeplerFFI", "PS1", "SPITZER_SHA", "SWIFT", "TESS", "TUES", "WUPPE",
+)  # fmt: skip
+
+# Suffixes of products MAST lists for HST and JWST beyond the converted ones: tracked, downloadable when asked.
+OTHER_SUFFIXES = (
+    # JWST stages 0-3 and auxiliary files
+    "uncal", "rate", "rateints", "calints", "crfints", "s2d", "s3d", "psfstack", "psfalign", "psfsub",
+    "segm", "cat", "asn", "pool", "median", "outlier_i2d", "o001", "trapsfilled", "ramp", "bsub", "bsubints",
+    "spec3", "image3", "tso3", "coron3", "ami3", "wfs", "wfscmb", "tsoimage", "ifu", "guider", "gs-fg", "gs-id",
+    "gs-track", "gs-acq1", "gs-acq2", "thumb", "preview", "jpg", "png",
+    # HST
+    "raw", "spt", "trl", "jif", "jit", "asn", "flt_hlet", "corrtag", "corrtag_a", "corrtag_b", "rawtag",
+    "rawtag_a", "rawtag_b", "rawacq", "lampflash", "counts", "sx2", "x2d", "crj", "sfl", "epc", "d0f", "c0f",
+    "q0f", "x0f", "c1f", "shf", "pdq", "cmh", "cmi", "cmj", "lrc", "ima", "sci", "fltsum",
+)  # fmt: skip
+KNOWN_SUFFIXES = frozenset(PRODUCT_TYPES) | frozenset(OTHER_SUFFIXES)
+
+
+def collection_named(text: str) -> str:
+    """MAST's spelling of a collection name given in any case; ValueError for names MAST does not have."""
+    for name in COLLECTIONS:
+        if name.lower() == text.strip().lower():
+            return name
+    raise ValueError(text)
