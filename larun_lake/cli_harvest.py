@@ -1,4 +1,4 @@
-"""`larun-lake harvest tic|lightcurves|pixels|cutouts`: thin commands over Lake.harvest_*."""
+"""`larun-lake harvest tic|lightcurves|pixels|cutouts|observations|products`: thin commands over Lake.harvest_*."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from .cli_clock import command_seconds
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, UsageError
 
 harvest_app = typer.Typer(
-    help="Harvest TIC rows, light curves, target pixel files and TESScut cutouts from MAST into the lake.",
+    help="Harvest TIC rows, light curves, target pixel files, TESScut cutouts and observations/products of any "
+    "MAST collection (HST, JWST) into the lake.",
     no_args_is_help=True,
 )
 
@@ -200,6 +201,66 @@ def register(app: typer.Typer, handled) -> None:
             )
         _print_report(state, report, dry_run=dry_run, offline=False, what="cutout")
 
+    @harvest_app.command("observations")
+    @handled
+    def observations(
+        ctx: typer.Context,
+        collection: Annotated[list[str] | None, typer.Option(help="MAST collection: JWST, HST, ... (repeatable).")] = None,
+        instrument: Annotated[list[str] | None, typer.Option(help="instrument_name, e.g. NIRISS/SOSS, COS/FUV.")] = None,
+        proposal: Annotated[list[str] | None, typer.Option(help="Proposal id, e.g. 2734.")] = None,
+        target: Annotated[list[str] | None, typer.Option(help="MAST target_name, e.g. WASP-39 (repeat or comma-separate).")] = None,
+        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
+        type: Annotated[list[str] | None, typer.Option("--type", help="dataproduct_type: timeseries, spectrum, image, cube.")] = None,
+        calib_level: Annotated[list[int] | None, typer.Option(help="Calibration level (1-4).")] = None,
+        download: Annotated[str | None, typer.Option(help="Fetch products with these suffixes, e.g. x1dints,whtlt.")] = None,
+        mrp: Annotated[bool, typer.Option("--mrp", help="Fetch MAST's minimum recommended products.")] = False,
+        workers: Workers = 8,
+        dry_run: DryRun = False,
+        offline: Annotated[bool, typer.Option("--offline", help="Use the remembered search only.")] = False,
+        max_age: Annotated[str | None, typer.Option(help="Reuse a search made within this age (7d, 12h).")] = None,
+        keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
+        retry_quarantined: RetryQuarantined = False,
+        mast_url: MastUrl = None,
+    ) -> None:
+        """Observations of any MAST collection (HST, JWST, ...) and their products: one search, every
+        observation and product recorded; --download SUFFIX,... or --mrp fetches and ingests products."""
+        state = ctx.obj
+        enabled = not state.quiet and sys.stderr.isatty()
+        with ui.harvest_progress(enabled=enabled) as progress:
+            report = state.lake().harvest_observations(
+                collection=collection, instrument=instrument, proposal=proposal, target=target, type=type,
+                calib_level=calib_level, cone=cone, download=download, mrp=mrp, workers=workers, dry_run=dry_run,
+                offline=offline, max_age=max_age, keep_fits=keep_fits, retry_quarantined=retry_quarantined,
+                mast_url=mast_url, progress=progress,
+            )
+        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+
+    @harvest_app.command("products")
+    @handled
+    def products(
+        ctx: typer.Context,
+        obsid: Annotated[list[str] | None, typer.Option(help="Observation obsids (repeat or comma-separate).")] = None,
+        from_sql: Annotated[str | None, typer.Option(help="SQL returning a column obsid.")] = None,
+        suffix: Annotated[str | None, typer.Option(help="Product suffixes to fetch, e.g. x1dints,whtlt.")] = None,
+        mrp: Annotated[bool, typer.Option("--mrp", help="Fetch MAST's minimum recommended products.")] = False,
+        workers: Workers = 8,
+        dry_run: DryRun = False,
+        offline: Annotated[bool, typer.Option("--offline", help="Use the products the lake has listed.")] = False,
+        keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
+        retry_quarantined: RetryQuarantined = False,
+        mast_url: MastUrl = None,
+    ) -> None:
+        """Products of observations named by obsid or SQL, by suffix or --mrp: fetched, verified, ingested."""
+        state = ctx.obj
+        enabled = not state.quiet and sys.stderr.isatty()
+        with ui.harvest_progress(enabled=enabled) as progress:
+            report = state.lake().harvest_products(
+                obsid, from_sql=from_sql, suffix=suffix, mrp=mrp, workers=workers, dry_run=dry_run,
+                offline=offline, keep_fits=keep_fits, retry_quarantined=retry_quarantined, mast_url=mast_url,
+                progress=progress,
+            )
+        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+
     app.add_typer(harvest_app, name="harvest")
 
 
@@ -211,6 +272,8 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
             highlight=False,
         )
     held = f"{report.in_lake} already in the lake, " if report.in_lake else ""
+    if report.n_observations:
+        ui.err.print(f"{report.n_observations} observations recorded", highlight=False)
     on_disk = f", {report.reused} complete on disk" if report.reused else ""
     if dry_run or offline:
         ui.out.print(
