@@ -365,6 +365,28 @@ class Lake:
         return open_pixels(self, target, sector=sector, quarter=quarter, campaign=campaign, author=author,
                            cutout_size=cutout_size, quality_bitmask=quality_bitmask)
 
+    def spectra(self, obs_id: str | None = None, *, spec_id: str | None = None, target_name: str | None = None,
+                mission: str | None = None, instrument: str | None = None, spectral_order: int | None = None,
+                format: str = "pandas"):
+        """Extracted spectra (x1d of JWST and HST), one row per wavelength bin, with their file's facts.
+
+        >>> lake.spectra(target_name="WASP-39", spectral_order=1)           # a pandas DataFrame
+        """
+        from .materialize.spectra import spectrum_frame
+
+        return spectrum_frame(self, "spectra", obs_id=obs_id, spec_id=spec_id, target_name=target_name,
+                              mission=mission, instrument=instrument, spectral_order=spectral_order, format=format)
+
+    def spectral_timeseries(self, obs_id: str | None = None, *, spec_id: str | None = None,
+                            target_name: str | None = None, mission: str | None = None,
+                            instrument: str | None = None, spectral_order: int | None = None,
+                            format: str = "pandas"):
+        """JWST spectral time series (x1dints): one row per integration, order and wavelength bin."""
+        from .materialize.spectra import spectrum_frame
+
+        return spectrum_frame(self, "spectral_timeseries", obs_id=obs_id, spec_id=spec_id, target_name=target_name,
+                              mission=mission, instrument=instrument, spectral_order=spectral_order, format=format)
+
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""
         return QueryResult(list_sets(self.catalog))
