@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..catalog import Catalog, pixels
+from ..catalog import Catalog, observatory, pixels
 from ..layout import LakeLayout
 from .rawfiles import stored_sizes
 from .search import Product
@@ -123,12 +123,12 @@ def _not_done(catalog: Catalog, found: list[Product], *, retry_quarantined: bool
 
 
 def kept_in_lake(catalog: Catalog, paths: list[Path]) -> set[Path]:
-    """Those of these local files that are the lake's own kept pixel files (a local lake's raw area)."""
+    """Those of these local files that are the lake's own kept pixel files or images (a local lake's raw area)."""
     layout = catalog.layout
     if not paths or not layout.is_local:
         return set()
     with catalog.read(sandbox=False, surface=False) as con:
-        kept = pixels.raw_paths(con)
+        kept = pixels.raw_paths(con) | observatory.image_raw_paths(con)
     return {p for p in paths if p.is_relative_to(layout.root) and p.relative_to(layout.root).as_posix() in kept}
 
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from ..catalog import Catalog, snapshot
 from ..catalog.db import now
-from ..layout import CADENCES, HISTORY, RAW, STAGING, TIC
+from ..layout import CADENCES, HISTORY, RAW, SPECTRUM_AREAS, STAGING, TIC
 from ..sqlfiles import load_sql
 from . import processes
 
@@ -61,7 +61,8 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
     store = layout.store
     report = VerifyReport()
     # One recursive listing per area (a few requests on an object store), not a request per file.
-    present = {rel: size for area in (CADENCES, HISTORY, TIC) for rel, size in store.list_files(area, ".parquet")}
+    areas = (CADENCES, HISTORY, TIC, *SPECTRUM_AREAS)
+    present = {rel: size for area in areas for rel, size in store.list_files(area, ".parquet")}
     with catalog.write("verify") as con:
         registered = {
             path: (sha, n_rows, size)
@@ -125,8 +126,11 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
 
 
 def _check_kept_files(con, store, report: VerifyReport, check_checksums: bool) -> None:
-    """Pixel files the catalog says are kept: present, with the size and hash they were ingested with."""
-    kept = con.execute("SELECT raw_path, file_size, file_sha256 FROM lake.pixel_file_versions ORDER BY 1").fetchall()
+    """Pixel files and images the catalog says are kept: present, with the size and hash they were ingested with."""
+    kept = con.execute(
+        "SELECT raw_path, file_size, file_sha256 FROM lake.pixel_file_versions UNION ALL "
+        "SELECT raw_path, file_size, file_sha256 FROM lake.image_versions ORDER BY 1"
+    ).fetchall()
     if not kept:
         return
     present = dict(store.list_files(RAW))
