@@ -65,12 +65,13 @@ class Batch:
         """The long form: per-light-curve id columns (dictionary-encoded where repetitive) + cadences."""
         plan = self.plan
         tic_mask = None if plan.tic_valid[self.lo : self.hi].all() else ~self.per_row(plan.tic_valid)
+        target_mask = None if plan.target_valid[self.lo : self.hi].all() else ~self.per_row(plan.target_valid)
         columns = {
             **{
                 name: pa.DictionaryArray.from_arrays(self.per_row(c.codes), c.dictionary)
                 for name, c in plan.codes.items()
             },
-            "target_id": pa.array(self.per_row(plan.target_id)),
+            "target_id": pa.array(self.per_row(plan.target_id), mask=target_mask),
             "tic_id": pa.array(self.per_row(plan.tic_id), mask=tic_mask),
             **self.cadences,
         }

@@ -225,6 +225,7 @@ def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:
     ids["target_id"] = np.empty(capacity, np.int64)
     ids["tic_id"] = np.empty(capacity, np.int64)
     tic_null = np.zeros(capacity, dtype=bool)
+    target_null = np.zeros(capacity, dtype=bool)
     at = 0
     for batch in batches:
         n = int(batch.counts.sum())
@@ -240,6 +241,8 @@ def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:
         ids["tic_id"][at : at + n] = batch.per_row(plan.tic_id)
         if not plan.tic_valid[batch.lo : batch.hi].all():
             tic_null[at : at + n] = ~batch.per_row(plan.tic_valid)
+        if not plan.target_valid[batch.lo : batch.hi].all():
+            target_null[at : at + n] = ~batch.per_row(plan.target_valid)
         at += n
 
     def fit(values: np.ndarray) -> np.ndarray:
@@ -252,6 +255,8 @@ def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:
             frame[f.name] = pd.Categorical.from_codes(fit(ids[f.name]), categories, validate=False)
         elif f.name == "tic_id":
             frame[f.name] = pd.arrays.IntegerArray(fit(ids["tic_id"]), fit(tic_null))
+        elif f.name == "target_id" and target_null[:at].any():
+            frame[f.name] = pd.arrays.IntegerArray(fit(ids["target_id"]), fit(target_null))
         elif f.name == "target_id":
             frame[f.name] = fit(ids["target_id"])
         else:

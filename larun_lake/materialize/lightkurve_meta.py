@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ..kinds import of_mission
+from ..kinds import missions, of_mission
 from .options import MaterializeOptions
 
 # lightkurve spells e-/s as electron/s (io/generic.py does the same rename when it reads a file).
@@ -27,6 +27,8 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
     """lightkurve-style meta of one unit (the first light curve's, as lightkurve's stitch keeps)."""
     first = rows[0]
     mission = first["mission"]
+    if first["target_id"] is None or mission not in missions():
+        return _observatory_meta(rows, options, norms)
     target = int(first["target_id"])
     kind = of_mission(mission)  # target and period naming are the same for all kinds of a mission
     meta: dict[str, Any] = {
@@ -61,6 +63,11 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
         meta.update(TESSMAG=first["tmag"], CAMERA=first["camera"], CCD=first["ccd"])
     else:
         meta.update(KEPMAG=first["kepmag"], CHANNEL=None)
+    return _common_meta(meta, rows, options, norms)
+
+
+def _common_meta(meta: dict[str, Any], rows: list[dict[str, Any]], options: MaterializeOptions,
+                 norms: np.ndarray) -> dict[str, Any]:  # fmt: skip
     if options.normalize:
         meta["NORMALIZED"] = True
         meta["NORMALIZATION"] = [float(x) for x in norms]
@@ -71,6 +78,35 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
     return meta
 
 
+def _observatory_meta(rows: list[dict[str, Any]], options: MaterializeOptions, norms: np.ndarray) -> dict[str, Any]:
+    """A light curve of a named target (JWST white-light curve, ...): no mission kind, times in BJD_TDB."""
+    first = rows[0]
+    name = first.get("target_name") or first["lc_id"]
+    meta: dict[str, Any] = {
+        "OBJECT": name,
+        "LABEL": name,
+        "TARGETID": first["target_id"],
+        "MISSION": first["mission"],
+        "TELESCOP": first["mission"],
+        "INSTRUME": first.get("instrument"),
+        "AUTHOR": first["author"],
+        "FLUX_ORIGIN": options.flux_origin or first["flux_column"],
+        "QUALITY_BITMASK": options.quality,
+        "EXPOSURE_S": first["exptime_s"],
+        "BJDREFI": first["bjdrefi"],
+        "BJDREFF": first["bjdreff"],
+        "TIMESYS": first.get("time_scale") or "BJD_TDB",
+        "RA": first["ra"],
+        "DEC": first["dec"],
+        "FLUX_UNIT": first["flux_unit"],
+        "LC_ID": unit_label(rows),
+        "FILE_SHA256": ",".join(r["file_sha256"] for r in rows),
+        "PROCVER": first["procver"],
+        "FILENAME": first["file_name"],
+    }
+    return _common_meta(meta, rows, options, norms)
+
+
 def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.LightCurve
     """A TessLightCurve or KeplerLightCurve with astropy Time in btjd/bkjd and flux with units."""
     with quiet_lightkurve():
@@ -78,14 +114,14 @@ def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.Lig
         import lightkurve as lk
         from astropy.time import Time
 
-        kind = of_mission(meta["MISSION"])
-        cls = getattr(lk, kind.lightkurve_class)
-        unit = (
-            u.dimensionless_unscaled
-            if meta.get("NORMALIZED")
-            else u.Unit(_UNITS.get(meta["FLUX_UNIT"] or "", "electron / s"))
-        )
-        time = Time(table.column("time").to_numpy(), format=kind.time_format, scale="tdb")
+        kind = of_mission(meta["MISSION"]) if meta["MISSION"] in missions() else None
+        cls = getattr(lk, kind.lightkurve_class) if kind else lk.LightCurve
+        unit = u.dimensionless_unscaled if meta.get("NORMALIZED") else _flux_unit(meta["FLUX_UNIT"], kind is None)
+        values = table.column("time").to_numpy()
+        if kind is not None:
+            time = Time(values, format=kind.time_format, scale="tdb")
+        else:  # time + BJDREFI + BJDREFF is the BJD in TDB
+            time = Time(values + meta["BJDREFI"], meta["BJDREFF"] or 0.0, format="jd", scale="tdb")
         return cls(
             time=time,
             flux=table.column("flux").to_numpy() * unit,
@@ -96,6 +132,19 @@ def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.Lig
             },
             meta=dict(meta),
         )
+
+
+def _flux_unit(text: str | None, named_target: bool):
+    """The unit of the lake's flux_unit text; the missions' own files say e-/s in lightkurve's spelling."""
+    import astropy.units as u
+
+    text = text or ""
+    if not named_target:
+        return u.Unit(_UNITS.get(text, "electron / s"))
+    try:  # JWST and HST write astropy-readable units (Jy, MJy/sr, DN/s, erg/s/cm2/A)
+        return u.Unit(_UNITS.get(text, text))
+    except ValueError:
+        return u.dimensionless_unscaled
 
 
 @contextmanager

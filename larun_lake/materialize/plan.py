@@ -83,7 +83,9 @@ class Plan:
         self.counts = col("row_count").to_numpy().astype(np.int64)
         self.bitmasks = col("bitmask").to_numpy().astype(np.int64)
         self.units = unit_index(members, options.stitch)
-        self.target_id = col("target_id").to_numpy().astype(np.int64)
+        # Light curves of named targets (JWST, HST) have no target id: NULL in the output, as in the lake.
+        self.target_id = col("target_id").fill_null(0).to_numpy().astype(np.int64)
+        self.target_valid = col("target_id").is_valid().to_numpy(zero_copy_only=False)
         self.tic_id = col("tic_id").fill_null(0).to_numpy().astype(np.int64)
         self.tic_valid = col("tic_id").is_valid().to_numpy(zero_copy_only=False)
         lc_ids = col("lc_id").cast(pa.string()).combine_chunks()

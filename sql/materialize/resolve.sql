@@ -51,7 +51,10 @@ SELECT
     lc.logg,
     lc.radius,
     lc.camera,
-    lc.ccd
+    lc.ccd,
+    lc.target_name,
+    lc.time_scale,
+    lc.instrument
 FROM lightcurves lc
 SEMI JOIN picked p ON p.lc_id = lc.lc_id
 ORDER BY
