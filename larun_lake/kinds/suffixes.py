@@ -62,3 +62,17 @@ def product_type_of_suffix(suffix: str | None) -> str:
 def is_converted(suffix: str | None) -> bool:
     """Whether a product of this suffix becomes lake rows (spectra, light curves) or an images row."""
     return product_type_of_suffix(suffix) != OTHER
+
+
+# The reader of each converted product type: 'module:function' under larun_lake.readers, imported when used.
+READERS: dict[str, str] = {
+    SPECTRUM: "spectrum:read_spectrum",
+    SPECTRAL_TIMESERIES: "spectral_timeseries:read_spectral_timeseries",
+    LIGHTCURVE: "whitelight:read_whitelight",
+    IMAGE: "image:read_image",
+}
+
+
+def reader_of_suffix(suffix: str | None) -> str | None:
+    """'module:function' of the reader for a suffix, or None when its products are not converted."""
+    return READERS.get(product_type_of_suffix(suffix))
