@@ -90,3 +90,17 @@ def collection_named(text: str) -> str:
         if name.lower() == text.strip().lower():
             return name
     raise ValueError(text)
+
+
+# The reader of each converted product type: 'module:function' under larun_lake.readers, imported when used.
+READERS: dict[str, str] = {
+    SPECTRUM: "spectrum:read_spectrum",
+    SPECTRAL_TIMESERIES: "spectral_timeseries:read_spectral_timeseries",
+    LIGHTCURVE: "whitelight:read_whitelight",
+    IMAGE: "image:read_image",
+}
+
+
+def reader_of_suffix(suffix: str | None) -> str | None:
+    """'module:function' of the reader for a suffix, or None when its products are not converted."""
+    return READERS.get(product_type_of_suffix(suffix))
