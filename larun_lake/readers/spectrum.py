@@ -172,7 +172,7 @@ def spectrum_meta(
     if collection == "JWST" and grating is None and (facts.get("pupil") or "").upper().startswith("GR"):
         grating = facts["pupil"]  # NIRISS and NIRCam grisms sit in the pupil wheel
     return {
-        "spec_id": f"{collection}:{author}:{product.stem}",
+        "spec_id": f"{collection}:{author}:{product.stem}:{product.suffix}",  # an x1d and an x1dints share a stem
         "area": area,
         "suffix": product.suffix,
         "mission": collection,

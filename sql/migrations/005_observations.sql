@@ -75,7 +75,7 @@ ALTER TABLE lightcurve_versions ADD COLUMN source_sha256 VARCHAR;
 -- Every version of every extracted spectrum (area 'spectra') and spectral time series
 -- (area 'spectral_timeseries'); the views `spectrum_files` and `spectral_timeseries_files` show the current ones.
 CREATE TABLE spectrum_versions (
-    spec_id         VARCHAR NOT NULL,      -- <mission>:<author>:<file name without suffix>
+    spec_id         VARCHAR NOT NULL,      -- <mission>:<author>:<file name without suffix>:<suffix>
     file_sha256     VARCHAR NOT NULL,
     is_current      BOOLEAN NOT NULL,
     area            VARCHAR NOT NULL,      -- spectra | spectral_timeseries
