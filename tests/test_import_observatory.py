@@ -166,3 +166,24 @@ def test_materialize_takes_white_light_curves(lake_root: Path) -> None:
     assert lc.meta["OBJECT"] == "WASP-39" and lc.time.scale == "tdb"
     assert abs(lc.time.jd[0] - (frame["time"].iloc[0] + 2400000.5)) < 1e-9
     assert str(lc.flux.unit) == "Jy"
+
+
+def test_spectra_and_images_on_object_storage(s3_env, s3_bucket: str, products: Path, tmp_path: Path) -> None:
+    url = f"s3://{s3_bucket}/lake"
+    picked = tmp_path / "in"
+    picked.mkdir()
+    for name in (obsgen.JWST_TSO_X1DINTS, X1D, I2D):
+        shutil.copy(products / name, picked / name)
+    proc = run_cli("--lake", url, "import", str(picked))
+    assert proc.returncode == 0, proc.stderr
+    keys = s3_env.filesystem().find(s3_bucket)
+    assert any("/spectral_timeseries/mission=JWST/period=p02734/part-" in k for k in keys)
+    assert any(k.endswith(f"raw/mastDownload/JWST/{I2D.removesuffix('_i2d.fits')}/{I2D}") for k in keys)
+    assert not any("/_staging/" in k for k in keys)
+    other = run_cli("--lake", url, "sql", "SELECT count(*) FROM spectral_timeseries", "--format", "csv",
+                    env={"XDG_CACHE_HOME": str(tmp_path / "other-machine")})  # fmt: skip
+    assert other.returncode == 0, other.stderr
+    with fits.open(products / obsgen.JWST_TSO_X1DINTS) as hdul:
+        # integrations x wavelength bins (order 2 pads its rows with NaN past its last bin)
+        n_values = sum(int(np.isfinite(h.data["WAVELENGTH"]).sum()) for h in hdul if h.name == "EXTRACT1D")
+    assert other.stdout.split()[-1] == str(n_values)

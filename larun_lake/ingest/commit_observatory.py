@@ -77,7 +77,10 @@ class ObservatoryCommitter:
         cur = observatory.current_spectra(self.con, [spec_id]).get(spec_id)
         current = cur is None or _rank(meta) > _rank(cur)
         part = Partition(meta["mission"], meta["author"], meta["period"])
-        rel = self.layout.spectrum_file(area, part, self.run_id, next(self.sequence), history=not current)
+        if current and staged.path.startswith(part.area_prefix(area)):
+            rel = staged.path  # written under its final name (object stores have no rename)
+        else:
+            rel = self.layout.spectrum_file(area, part, self.run_id, next(self.sequence), history=not current)
         if staged.path != rel:
             self.store.move(staged.path, rel)
         self._register(rel, area if current else f"{area}_history", part, staged.n_rows, staged.size_bytes,
