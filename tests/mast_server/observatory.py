@@ -22,6 +22,7 @@ same product is the same bytes in every run.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 import threading
 import weakref
@@ -75,6 +76,7 @@ class ObservationSpec:
     half_size: float  # degrees: half the side of the footprint box
     products: tuple[ProductSpec, ...]
     provenance: str = "CALJWST"
+    gen: dict[str, Any] = field(default_factory=dict)  # header facts of its files (detector, exp_type, ...)
     wavelength_region: str = "INFRARED"
     target_classification: str = ""
     proposal_type: str = "GO"
@@ -103,7 +105,7 @@ _NRC_IMG2 = "jw01288001001_02101_00001_nrcalong"
 _MIRI_IMG3 = "jw01288-o002_t011_miri_f770w"
 
 
-def _stage3_tso(obs_id: str, lc_suffix: str, orders: int) -> tuple[ProductSpec, ...]:
+def _stage3_tso(obs_id: str, lc_suffix: str, orders: tuple[int, ...]) -> tuple[ProductSpec, ...]:
     lc_desc = "White-light photometry per integration" if lc_suffix == "whtlt" else "TSO aperture photometry"
     products = [
         ProductSpec(
@@ -149,7 +151,7 @@ def _stage2_exposure(stem: str, *, tso: bool) -> tuple[ProductSpec, ...]:
                 "Extracted 1-D spectra per integration (exposure segment)",
                 2,
                 obs_id=stem,
-                facts={"orders": 2, "layout": "per_integration"},
+                facts={"orders": (1, 2), "layout": "per_integration"},
             )
         )
     return tuple(out)
@@ -165,7 +167,7 @@ def _previews(stem: str, suffix: str) -> tuple[ProductSpec, ...]:
 def _hst_spectrum(asn: str, exposures: tuple[str, ...], suffix: str, level3: str) -> tuple[ProductSpec, ...]:
     out = [
         ProductSpec(f"{asn}_{level3}.fits", SCIENCE, "Combined extracted 1-D spectrum", 3, mrp=True),
-        ProductSpec(f"{asn}_asn.fits", AUXILIARY, "Association table", 1),
+        ProductSpec(f"{asn}_asn.fits", AUXILIARY, "Association table", 1, facts={"members": exposures}),
     ]
     for exp in exposures:
         out.append(ProductSpec(f"{exp}_{suffix}.fits", SCIENCE, "Extracted 1-D spectrum (exposure)", 2, obs_id=exp))
@@ -176,32 +178,80 @@ def _hst_spectrum(asn: str, exposures: tuple[str, ...], suffix: str, level3: str
 def _hst_image(asn: str, exposures: tuple[str, ...], flt: str, drz: str) -> tuple[ProductSpec, ...]:
     out = [
         ProductSpec(f"{asn}_{drz}.fits", SCIENCE, "Drizzled, combined image", 3, mrp=True),
-        ProductSpec(f"{asn}_asn.fits", AUXILIARY, "Association table", 1),
+        ProductSpec(f"{asn}_asn.fits", AUXILIARY, "Association table", 1, facts={"members": exposures}),
     ]
     out += [ProductSpec(f"{e}_{flt}.fits", SCIENCE, "Calibrated exposure", 2, obs_id=e) for e in exposures]
     return (*out, *_previews(asn, drz))
 
 
 def _jwst(obsid, obs_id, instrument, filters, target, pos, dptype, level, proposal, pi, t_min, hours, exptime, em,
-          title, half, products, classification="") -> ObservationSpec:  # fmt: skip
+          title, half, products, classification="", gen=None) -> ObservationSpec:  # fmt: skip
     return ObservationSpec(
         obsid=obsid, collection="JWST", obs_id=obs_id, instrument=instrument, filters=filters, target=target,
         ra=pos[0], dec=pos[1], dataproduct_type=dptype, calib_level=level, proposal_id=proposal, proposal_pi=pi,
         t_min=t_min, t_max=t_min + hours / 24.0, t_exptime=exptime, em_min=em[0], em_max=em[1], title=title,
-        half_size=half, products=products, target_classification=classification,
+        half_size=half, products=products, target_classification=classification, gen=gen or {},
     )  # fmt: skip
 
 
 def _hst(obsid, obs_id, instrument, filters, target, pos, dptype, proposal, pi, t_min, exptime, em, title,
-         provenance, products, region="UV") -> ObservationSpec:  # fmt: skip
+         provenance, products, region="UV", gen=None) -> ObservationSpec:  # fmt: skip
     return ObservationSpec(
         obsid=obsid, collection="HST", obs_id=obs_id, instrument=instrument, filters=filters, target=target,
         ra=pos[0], dec=pos[1], dataproduct_type=dptype, calib_level=3, proposal_id=proposal, proposal_pi=pi,
         t_min=t_min, t_max=t_min + exptime / 86400.0 + 0.02, t_exptime=exptime, em_min=em[0], em_max=em[1],
         title=title, half_size=0.0125 if dptype == "image" else 0.0007, products=products, provenance=provenance,
-        wavelength_region=region,
+        wavelength_region=region, gen=gen or {},
     )  # fmt: skip
 
+
+# Header facts of each observing mode, in the generator's terms (tests/obsgen.py).
+_SOSS = {
+    "instrument": "NIRISS",
+    "detector": "NIS",
+    "filter": "CLEAR",
+    "pupil": "GR700XD",
+    "exp_type": "NIS_SOSS",
+    "subarray": "SUBSTRIP256",
+}
+_BOTS = {
+    "instrument": "NIRSPEC",
+    "detector": "NRS1",
+    "filter": "F290LP",
+    "grating": "G395H",
+    "exp_type": "NRS_BRIGHTOBJ",
+    "subarray": "SUB2048",
+}
+_NRC_TSO = {
+    "instrument": "NIRCAM",
+    "detector": "NRCA3",
+    "filter": "F210M",
+    "pupil": "WLP8",
+    "exp_type": "NRC_TSIMAGE",
+    "subarray": "SUB64P",
+}
+_NRC_IMG = {
+    "instrument": "NIRCAM",
+    "detector": "NRCALONG",
+    "filter": "F444W",
+    "pupil": "CLEAR",
+    "exp_type": "NRC_IMAGE",
+    "subarray": "FULL",
+    "tso": False,
+}
+_MIRI_IMG = {
+    "instrument": "MIRI",
+    "detector": "MIRIMAGE",
+    "filter": "F770W",
+    "exp_type": "MIR_IMAGE",
+    "subarray": "FULL",
+    "tso": False,
+}
+_COS = {"instrument": "COS", "detector": "FUV", "opt_elem": "G130M", "cenwave": 1291}
+_STIS_ECHELLE = {"instrument": "STIS", "detector": "FUV-MAMA", "opt_elem": "E140M", "cenwave": 1425}
+_STIS_CCD = {"instrument": "STIS", "detector": "CCD", "opt_elem": "G430L", "cenwave": 4300, "first_order": 1}
+_WFC3 = {"instrument": "WFC3", "detector": "UVIS", "filter": "F656N"}
+_ACS = {"instrument": "ACS", "detector": "WFC", "filter1": "F435W", "filter2": "CLEAR2L"}  # fmt: skip
 
 _ERS = "Batalha, Natalie"
 _SOSS_TITLE = "Transmission spectroscopy of WASP-39b with NIRISS/SOSS"
@@ -212,52 +262,52 @@ OBSERVATIONS: tuple[ObservationSpec, ...] = (
     # JWST NIRISS/SOSS time series of WASP-39: stage 3 and its two stage-2 exposure segments
     _jwst("87602009", _SOSS3, "NIRISS/SOSS", "CLEAR;GR700XD", "WASP-39", WASP39, "timeseries", 3, "2734", _ERS,
           59787.0730, 9.2, 19_543.4, (600.0, 2800.0), _SOSS_TITLE, 0.0033,
-          (*_stage3_tso(_SOSS3, "whtlt", 2), *_previews(_SOSS3, "x1dints")), _EXOPLANET),
+          (*_stage3_tso(_SOSS3, "whtlt", (1, 2)), *_previews(_SOSS3, "x1dints")), _EXOPLANET, _SOSS),
     *(
         _jwst(obsid, seg, "NIRISS/SOSS", "CLEAR;GR700XD", "WASP-39", WASP39, "timeseries", 2, "2734", _ERS,
               59787.0730 + 4.6 / 24 * i, 4.6, 9_771.7, (600.0, 2800.0), _SOSS_TITLE, 0.0033,
-              (*_stage2_exposure(seg, tso=True), *_stage3_tso(_SOSS3, "whtlt", 2)[:2]), _EXOPLANET)
+              (*_stage2_exposure(seg, tso=True), *_stage3_tso(_SOSS3, "whtlt", (1, 2))[:2]), _EXOPLANET, _SOSS)
         for i, (obsid, seg) in enumerate(zip(("87602010", "87602011"), _SOSS_SEGMENTS, strict=True))
     ),
     # NIRSpec bright-object time series and NIRCam TSO photometry of WASP-39 (ERS 1366)
     _jwst("87600412", _BOTS3, "NIRSPEC/SLIT", "F290LP;G395H", "WASP-39", WASP39, "timeseries", 3, "1366", _ERS,
           59791.6121, 10.6, 37_624.3, (2870.0, 5270.0), "Transiting exoplanet community ERS: NIRSpec G395H", 0.0009,
-          _stage3_tso(_BOTS3, "whtlt", 1), _EXOPLANET),
+          _stage3_tso(_BOTS3, "whtlt", (1,)), _EXOPLANET, _BOTS),
     _jwst("87600518", _NRC_TSO3, "NIRCAM/IMAGE", "F210M;WLP8", "WASP-39", WASP39, "timeseries", 3, "1366", _ERS,
           59798.2535, 8.1, 28_345.9, (2000.0, 2200.0), "Transiting exoplanet community ERS: NIRCam", 0.0022,
-          _stage3_tso(_NRC_TSO3, "phot", 1), _EXOPLANET),
+          _stage3_tso(_NRC_TSO3, "phot", (1,)), _EXOPLANET, _NRC_TSO),
     # JWST images of the Orion Bar / Trapezium
     _jwst("87633001", _NRC_IMG3, "NIRCAM/IMAGE", "CLEAR;F444W", "ORION-BAR", (83.8360, -5.4170), "image", 3, "1288",
           "Berne, Olivier", 59827.7102, 1.3, 1_030.8, (3880.0, 4990.0), _ORION, 0.036,
           (ProductSpec(f"{_NRC_IMG3}_i2d.fits", SCIENCE, "Resampled, combined image", 3, mrp=True),
            ProductSpec(f"{_NRC_IMG3}_asn.json", AUXILIARY, "Association for the stage-3 pipeline", 3),
-           *_stage2_exposure(_NRC_IMG2, tso=False), *_previews(_NRC_IMG3, "i2d"))),
+           *_stage2_exposure(_NRC_IMG2, tso=False), *_previews(_NRC_IMG3, "i2d")), gen=_NRC_IMG),
     _jwst("87633002", _NRC_IMG2, "NIRCAM/IMAGE", "CLEAR;F444W", "ORION-BAR", (83.8360, -5.4170), "image", 2, "1288",
           "Berne, Olivier", 59827.7102, 0.4, 257.7, (3880.0, 4990.0), _ORION, 0.018,
-          _stage2_exposure(_NRC_IMG2, tso=False)),
+          _stage2_exposure(_NRC_IMG2, tso=False), gen=_NRC_IMG),
     _jwst("87633017", _MIRI_IMG3, "MIRI/IMAGE", "F770W", "ORION-BAR", (83.8402, -5.4105), "image", 3, "1288",
           "Berne, Olivier", 59829.0418, 0.9, 1_465.2, (6580.0, 8680.0), _ORION, 0.017,
           (ProductSpec(f"{_MIRI_IMG3}_i2d.fits", SCIENCE, "Resampled, combined image", 3, mrp=True),
-           *_previews(_MIRI_IMG3, "i2d"))),
+           *_previews(_MIRI_IMG3, "i2d")), gen=_MIRI_IMG),
     # HST spectra of theta1 Ori C (COS, STIS) and of HD 209458 (STIS, far from Orion)
     _hst("24139584", "lbgu01010", "COS/FUV", "G130M", "THETA1-ORI-C", TRAPEZIUM, "spectrum", "11575", "Green, James",
          55083.5167, 1_200.0, (90.0, 145.0), "COS observations of the Trapezium", "CALCOS",
-         _hst_spectrum("lbgu01010", ("lbgu01dfq", "lbgu01dgq"), "x1d", "x1dsum")),
+         _hst_spectrum("lbgu01010", ("lbgu01dfq", "lbgu01dgq"), "x1d", "x1dsum"), gen=_COS),
     _hst("24025735", "o6d701030", "STIS/FUV-MAMA", "E140M", "HD37022", (83.81860, -5.38965), "spectrum", "8660",
          "Walborn, Nolan", 52217.4408, 2_400.0, (114.0, 173.0), "STIS echelle spectra of O stars", "CALSTIS",
          (ProductSpec("o6d701030_x1d.fits", SCIENCE, "Extracted 1-D echelle spectrum", 3, mrp=True),
           ProductSpec("o6d701030_flt.fits", CALIBRATION, "Flat-fielded exposure", 2),
-          *_previews("o6d701030", "x1d"))),
+          *_previews("o6d701030", "x1d")), gen=_STIS_ECHELLE),
     _hst("24099012", "o6n301010", "STIS/CCD", "G430L", "HD209458", HD209458, "spectrum", "9447", "Charbonneau, David",
          52393.2871, 1_900.0, (290.0, 570.0), "Transit spectroscopy of HD 209458b", "CALSTIS",
-         _hst_spectrum("o6n301010", ("o6n301x2q",), "x1d", "sx1"), region="OPTICAL"),
+         _hst_spectrum("o6n301010", ("o6n301x2q",), "x1d", "sx1"), region="OPTICAL", gen=_STIS_CCD),
     # HST images of the Orion Nebula (WFC3/UVIS, ACS/WFC)
     _hst("24156270", "ibxk01010", "WFC3/UVIS", "F656N", "ORION-NEBULA", (83.8221, -5.3911), "image", "12410",
          "Robberto, Massimo", 56001.1093, 1_400.0, (654.0, 658.0), "Orion Nebula in H-alpha", "CALWF3",
-         _hst_image("ibxk01010", ("ibxk01a1q", "ibxk01a2q"), "flt", "drz"), region="OPTICAL"),
+         _hst_image("ibxk01010", ("ibxk01a1q", "ibxk01a2q"), "flt", "drz"), region="OPTICAL", gen=_WFC3),
     _hst("24012288", "j8oc01010", "ACS/WFC", "F435W;CLEAR2L", "ORION-NEBULA", (83.8050, -5.4020), "image", "10246",
          "Robberto, Massimo", 53643.9032, 840.0, (360.0, 480.0), "HST Treasury Program on the Orion Nebula Cluster",
-         "CALACS", _hst_image("j8oc01010", ("j8oc01eoq", "j8oc01erq"), "flc", "drc"), region="OPTICAL"),
+         "CALACS", _hst_image("j8oc01010", ("j8oc01eoq", "j8oc01erq"), "flc", "drc"), region="OPTICAL", gen=_ACS),
 )  # fmt: skip
 
 
@@ -382,49 +432,42 @@ class ObservatoryCatalog:
 
     def _ensure(self, o: ObservationSpec, p: ProductSpec) -> Path:
         path = self.cache_dir / p.file_name
-        with self._lock:  # one writer per file; later callers see the finished file
+        with self._lock:  # one writer at a time; later callers see the finished file
             if not path.exists():
-                scratch = path.with_name(path.name + ".part")
-                make_file(p.file_name, scratch, _facts(o, p))
-                scratch.replace(path)
+                scratch = Path(tempfile.mkdtemp(prefix=".making-", dir=self.cache_dir))
+                try:
+                    make_file(p.file_name, scratch / p.file_name, _facts(o, p)).replace(path)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
         return path
 
 
 def _facts(o: ObservationSpec, p: ProductSpec) -> dict[str, Any]:
-    """What the generator is told about a product: the observation's catalog values and the product's own."""
-    return {
-        "collection": o.collection,
-        "instrument": o.instrument,
-        "filters": o.filters,
-        "target_name": o.target,
-        "ra": o.ra,
-        "dec": o.dec,
-        "proposal_id": o.proposal_id,
-        "obs_id": p.obs_id or o.obs_id,
-        "t_min": o.t_min,
-        "t_max": o.t_max,
-        "exptime": o.t_exptime,
-        "calib_level": p.calib_level,
-        **p.facts,
-    }
+    """What the generator is told about a product: the observation's catalog values, its mode, the product's own."""
+    facts: dict[str, Any] = {"target": o.target, "ra": o.ra, "dec": o.dec, "program": o.proposal_id, **o.gen}
+    if o.collection == "JWST":
+        facts["t0_mjd"] = o.t_min
+    else:
+        facts.update(expstart=o.t_min, exptime=o.t_exptime)
+    return {**facts, **p.facts}
 
 
 def make_file(file_name: str, dest: Path, facts: dict[str, Any]) -> Path:
     """Write one product: previews and association files here, everything else by the format generators."""
     if file_name.endswith(".jpg"):
         return _jpeg(dest, 64 if file_name.endswith("_thumb.jpg") else 256)
-    if file_name.endswith(".json"):
-        members = [f"{facts['obs_id']}_member{i}" for i in (1, 2)]
-        asn = {"asn_type": "tso3", "asn_id": "o002", "program": facts["proposal_id"], "target": facts["target_name"],
-               "products": [{"name": facts["obs_id"], "members": [{"expname": m, "exptype": "science"} for m in members]}]}  # fmt: skip
+    if file_name.endswith(".json"):  # a stage-3 association: which exposures make the product
+        product = file_name.removesuffix("_asn.json")
+        members = [{"expname": f"{product}_exp{i}_calints.fits", "exptype": "science"} for i in (1, 2)]
+        asn = {"asn_type": "tso3", "asn_rule": "candidate_Asn_Lv3TSO", "program": facts["program"],
+               "target": facts["target"], "products": [{"name": product, "members": members}]}  # fmt: skip
         dest.write_text(json.dumps(asn, indent=2))
         return dest
+    if file_name.endswith("_asn.fits"):
+        return _hst_association(dest, facts)
     from tests.obsgen import make_product
 
-    made = Path(make_product(file_name, dest.parent, **facts))
-    if made != dest:
-        made.replace(dest)
-    return dest
+    return Path(make_product(file_name, dest, **facts))
 
 
 def _jpeg(dest: Path, side: int) -> Path:
@@ -435,4 +478,27 @@ def _jpeg(dest: Path, side: int) -> Path:
     pixels = (127 + 120 * np.sin(x / 9.0) * np.cos(y / 7.0)).astype("uint8")
     with dest.open("wb") as fh:
         Image.fromarray(pixels, mode="L").save(fh, format="JPEG", quality=85)
+    return dest
+
+
+def _hst_association(dest: Path, facts: dict[str, Any]) -> Path:
+    """An HST association table: the exposures (EXP-*) and the product (PROD-*) of one dataset."""
+    from astropy.io import fits
+
+    root = dest.name.removesuffix("_asn.fits")
+    members = [m for m in facts.get("members", ()) if m != root]
+    names = [m.upper() for m in members] + [root.upper()]
+    kinds = ["EXP-FP"] * len(members) + ["PROD-FP"]
+    table = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("MEMNAME", "14A", array=names),
+            fits.Column("MEMTYPE", "14A", array=kinds),
+            fits.Column("MEMPRSNT", "L", array=[True] * len(names)),
+        ],
+        name="ASN",
+    )
+    primary = fits.PrimaryHDU()
+    primary.header.update(TELESCOP="HST", ROOTNAME=root, ASN_ID=root.upper(), ASN_TAB=dest.name)
+    primary.header.update(TARGNAME=facts["target"], PROPOSID=int(facts["program"]))
+    fits.HDUList([primary, table]).writeto(dest)
     return dest
