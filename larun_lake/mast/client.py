@@ -37,6 +37,67 @@ def _unique(items: Iterable[T]) -> list[T]:
     return list(dict.fromkeys(items))
 
 
+# The CAOM observation columns MAST filters on. The float ones are ranges: astroquery sends them
+# as {min, max} and drops (with a warning) any other number of values.
+CAOM_TEXT_COLUMNS = frozenset(
+    {
+        "intentType",
+        "obs_collection",
+        "provenance_name",
+        "instrument_name",
+        "project",
+        "filters",
+        "wavelength_region",
+        "target_name",
+        "target_classification",
+        "obs_id",
+        "dataproduct_type",
+        "proposal_pi",
+        "calib_level",
+        "obs_title",
+        "proposal_id",
+        "proposal_type",
+        "sequence_number",
+        "s_region",
+        "jpegURL",
+        "dataURL",
+        "dataRights",
+        "mtFlag",
+        "obsid",
+        "objID",
+    }
+)
+CAOM_RANGE_COLUMNS = frozenset(
+    {"s_ra", "s_dec", "t_min", "t_max", "t_exptime", "em_min", "em_max", "t_obs_release", "srcDen"}
+)
+
+
+def caom_criteria(criteria: dict[str, Any]) -> dict[str, Any]:
+    """Criteria checked and shaped for astroquery: lists of text for columns, (min, max) for ranges.
+
+    Column names are matched case-insensitively, as MAST does, and given MAST's spelling.
+    """
+    spelled = {name.lower(): name for name in CAOM_TEXT_COLUMNS | CAOM_RANGE_COLUMNS}
+    out: dict[str, Any] = {}
+    for key, value in criteria.items():
+        column = spelled.get(str(key).lower())
+        if column is None:
+            raise UsageError(
+                f"unknown observation criterion {key!r}",
+                hint="use a CAOM column name such as obs_collection, instrument_name, target_name, proposal_id",
+            )
+        values = list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+        if column in CAOM_RANGE_COLUMNS:
+            if len(values) != 2:
+                raise UsageError(f"criterion {column!r} is a range and needs (min, max), got {value!r}")
+            out[column] = [float(values[0]), float(values[1])]
+        elif not values:
+            raise UsageError(f"criterion {column!r} has no values")
+        else:
+            out[column] = [str(v) for v in values]
+    return out
+
+
 class TicRows(list):
     """TIC rows as plain dicts, with `types`: the SQL type MAST declared for each column.
 
@@ -217,6 +278,39 @@ class MastClient:
                 rows.setdefault(row["obsid"], row)
         return list(rows.values())
 
+    def find_observations(
+        self,
+        criteria: dict[str, Any],
+        position: tuple[float, float, float] | None = None,
+        *,
+        batch_size: int = 200,
+    ) -> list[dict[str, Any]]:
+        """Observations of any collection matching CAOM column criteria, optionally in a cone.
+
+        `criteria` maps column names to a value or a list of values (any of them matches); float
+        columns (t_min, t_exptime, ...) take (min, max). All target names go into one request up to
+        `batch_size` of them; `position` is (ra, dec, radius) in degrees.
+        """
+        query = caom_criteria(criteria)
+        if not query and position is None:
+            raise UsageError("observations need at least one criterion or a position")
+        if position is not None:
+            ra, dec, radius = position
+            query["coordinates"] = SkyCoord(ra, dec, unit="deg")
+            query["radius"] = radius * u.deg
+        names = _unique(query.pop("target_name", []))
+        batches: Iterable[list[str] | None] = _batches(names, batch_size) if names else [None]
+        rows: dict[str, dict[str, Any]] = {}
+        for batch in batches:
+            q = dict(query, target_name=batch) if batch else query
+            table = self._run("observations", lambda q=q: self._astroquery()[0].query_criteria(**q))
+            for row in table_rows(table):
+                row["obsid"] = str(row["obsid"])
+                row["calib_level"] = as_int(row.get("calib_level"))
+                row["sequence_number"] = as_int(row.get("sequence_number"))
+                rows.setdefault(row["obsid"], row)
+        return list(rows.values())
+
     def products(self, obsids: list[str], *, batch_size: int = 200) -> list[dict[str, Any]]:
         """Products of many observations per request (astroquery comma-joins the obsids)."""
         result: list[dict[str, Any]] = []
@@ -296,8 +390,12 @@ class MastClient:
                 warnings.simplefilter("ignore", NoResultsWarning)
                 table = client.get_sectors(coordinates=SkyCoord(ra, dec, unit="deg"))
             return [
-                {"sectorName": str(r["sectorName"]), "sector": int(r["sector"]), "camera": int(r["camera"]),
-                 "ccd": int(r["ccd"])}
+                {
+                    "sectorName": str(r["sectorName"]),
+                    "sector": int(r["sector"]),
+                    "camera": int(r["camera"]),
+                    "ccd": int(r["ccd"]),
+                }
                 for r in table
             ]
 

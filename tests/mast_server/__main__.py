@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--no-non-lc-products", action="store_true", help="list light curves only")
+    parser.add_argument("--observatory", action="store_true", help="also serve the HST/JWST observations")
+    parser.add_argument("--observatory-dir", help="where their files are made (default: a temporary folder)")
     args = parser.parse_args(argv)
 
     tic_rows = None
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         latency=args.latency,
+        observatory=args.observatory_dir or args.observatory,
     )
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import Catalog
+from .observatory import ObservatoryCatalog
 from .schema import (
     DISTANCE_FIELD,
     NUMERIC_TYPES,
@@ -41,6 +42,7 @@ class Context:
     names: dict[str, tuple[float, float]] = field(default_factory=dict)
     tesscut: TesscutService | None = None
     stars: dict[int, tuple[float, float]] = field(default_factory=dict)  # TIC id -> (ra, dec)
+    observatory: ObservatoryCatalog | None = None  # HST/JWST rows, when served
 
 
 def error(msg: str) -> dict[str, Any]:
@@ -71,6 +73,8 @@ def invoke(request: dict[str, Any], ctx: Context) -> dict[str, Any]:
             if not wanted:
                 raise PortalError("obsid is required")
             rows = [p for p in ctx.catalog.products() if p["obsID"] in wanted]
+            if ctx.observatory is not None:
+                rows += ctx.observatory.products(wanted)
             return table_response([*PRODUCT_FIELDS, SELECTED_FIELD], rows, request)
         if re.fullmatch(r"mast\.catalogs\.all\.(tic|ctl)", key):
             return tic_histograms(ctx.tic)
@@ -115,7 +119,10 @@ def table_response(fields: Fields, rows: list[Row], request: dict[str, Any]) -> 
 def _caom(key: str, params: dict[str, Any], request: dict[str, Any], ctx: Context) -> dict[str, Any]:
     filters = params.get("filters") or []
     types = dict(OBS_FIELDS)
-    rows = apply_filters(ctx.catalog.observations(), filters, types)
+    served = ctx.catalog.observations()
+    if ctx.observatory is not None:
+        served = served + ctx.observatory.observations()
+    rows = apply_filters(served, filters, types)
     fields: Fields = list(OBS_FIELDS)
     if key == "mast.caom.filtered":
         if ctx.tesscut is not None:

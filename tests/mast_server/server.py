@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from . import portal
 from .catalog import Catalog
 from .faults import KINDS, Fault, FaultSet
+from .observatory import ObservatoryCatalog
 from .tesscut import TesscutError, TesscutService
 from .tic import TicTable
 
@@ -176,6 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _file_reply(mast: MastServer, uri: str) -> _Reply:
         listed, path = mast.catalog.file_for_uri(uri)
+        if not listed and mast.observatory is not None:
+            listed, path = mast.observatory.file_for_uri(uri)
         if path is None or not path.exists():
             msg = "product has no content on this server" if listed else "unknown dataURI"
             return _json_reply({"status": "ERROR", "msg": f"{msg}: {uri}"}, 404)
@@ -270,6 +273,7 @@ class MastServer:
         names: dict[str, tuple[float, float]] | None = None,
         cubes: Iterable[str | Path] = (),
         stars: dict[int, tuple[float, float]] | None = None,
+        observatory: bool | str | Path | ObservatoryCatalog = False,
         host: str = "127.0.0.1",
         port: int = 0,
         latency: float = 0.0,
@@ -289,6 +293,13 @@ class MastServer:
         for cube in cubes:
             self.tesscut.add_cube(cube)
         self.stars: dict[int, tuple[float, float]] = {int(k): v for k, v in (stars or {}).items()}
+        # HST/JWST observations (observatory.py): True for a private cache folder, a path to keep the files
+        if isinstance(observatory, ObservatoryCatalog):
+            self.observatory: ObservatoryCatalog | None = observatory
+        elif observatory is True or isinstance(observatory, (str, Path)):
+            self.observatory = ObservatoryCatalog(None if observatory is True else observatory)
+        else:
+            self.observatory = None
         self.latency = latency  # seconds added to every request
         self.max_stall = max_stall  # upper bound for any injected stall or latency
         self.host, self.port = host, port
@@ -380,6 +391,8 @@ class MastServer:
         for product in self.products:
             if product["productFilename"] == Path(filename).name:
                 return product["dataURI"]
+        if self.observatory is not None:
+            return self.observatory.uri_for(filename)
         raise KeyError(filename)
 
     def download_url(self, data_uri: str) -> str:
@@ -411,7 +424,12 @@ class MastServer:
     # -- internals -----------------------------------------------------------------------------
     def _context(self) -> portal.Context:
         return portal.Context(
-            catalog=self.catalog, tic=self.tic, names=self.names, tesscut=self.tesscut, stars=self.stars
+            catalog=self.catalog,
+            tic=self.tic,
+            names=self.names,
+            tesscut=self.tesscut,
+            stars=self.stars,
+            observatory=self.observatory,
         )
 
     def _sleep(self, seconds: float) -> bool:
