@@ -116,10 +116,16 @@ def product_of_row(row: dict[str, Any], observation: dict[str, Any] | None) -> P
     )
 
 
+_PICTURES = (".jpg", ".jpeg", ".png", ".gif")
+
+
 def _suffix(row: dict[str, Any]) -> str | None:
-    """The suffix in the file name; MAST's subgroup says the same in upper case, but not for every product."""
-    return suffix_of(row.get("productFilename") or "") or (str(row.get("productSubGroupDescription") or "").lower()
-                                                           or None)
+    """The suffix in the file name; MAST's subgroup says the same in upper case, but not for every product.
+    A preview picture is named after the product it shows (`..._x1dints.jpg`): it is a preview, not one."""
+    name = str(row.get("productFilename") or "")
+    if name.lower().endswith(_PICTURES):
+        return "thumb" if str(row.get("productType") or "").upper() == "THUMBNAIL" or "_thumb" in name else "preview"
+    return suffix_of(name) or (str(row.get("productSubGroupDescription") or "").lower() or None)
 
 
 def product_record(row: dict[str, Any], run_id: str) -> dict[str, Any]:

@@ -46,7 +46,8 @@ AREAS: dict[str, str] = {SPECTRUM: "spectra", SPECTRAL_TIMESERIES: "spectral_tim
 # Observatories whose products are known by suffix (TESS, Kepler and K2 products are known by their kinds).
 OBSERVATORIES = ("JWST", "HST")
 
-_NAME = re.compile(r"_(?P<suffix>[A-Za-z0-9]+)\.(?:fits|fits\.gz|fit|ecsv|asdf|json|jpg|png|txt)$", re.IGNORECASE)
+# Data files only: a preview picture is named after the product it shows (..._x1dints.jpg).
+_NAME = re.compile(r"_(?P<suffix>[A-Za-z0-9]+)\.(?:fits|fits\.gz|fit|ecsv|asdf|json|txt)$", re.IGNORECASE)
 
 
 def suffix_of(file_name: str) -> str | None:
