@@ -187,3 +187,15 @@ def test_spectra_and_images_on_object_storage(s3_env, s3_bucket: str, products: 
         # integrations x wavelength bins (order 2 pads its rows with NaN past its last bin)
         n_values = sum(int(np.isfinite(h.data["WAVELENGTH"]).sum()) for h in hdul if h.name == "EXTRACT1D")
     assert other.stdout.split()[-1] == str(n_values)
+
+
+def test_a_lost_catalog_is_rebuilt_with_spectra_images_and_observations(lake_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(lake_root, root)
+    query = ("SELECT (SELECT count(*) FROM spectra), (SELECT count(*) FROM spectral_timeseries), "
+             "(SELECT count(*) FROM images), (SELECT count(*) FROM lightcurves WHERE mission = 'JWST')")  # fmt: skip
+    before = Lake(root).sql(query).fetchall()
+    (root / "catalog.duckdb").unlink()
+    Lake(root).rebuild_catalog()
+    assert Lake(root).sql(query).fetchall() == before
+    assert before[0][0] > 0 and before[0][2] == 3

@@ -147,7 +147,8 @@ def lake_id_of(layout: LakeLayout) -> str | None:
 
 def has_lake_data(layout: LakeLayout) -> bool:
     """Whether a lake holds data files or snapshots (so a missing catalog means damage, not a new lake)."""
-    if any(layout.store.list_files(area, limit_one=True) for area in ("cadences", "tic", "_history")):
+    if any(layout.store.list_files(area, limit_one=True)
+           for area in ("cadences", "tic", "_history", "spectra", "spectral_timeseries")):
         return True
     return bool(_versions(layout)) or layout.store.exists(f"{SNAPSHOT}/{LATEST}")  # not the writer's LEASE
 
