@@ -256,6 +256,9 @@ def status(
     rows = report.by_period if by_period else report.by_kind
     if rows:
         ui.print_rows(pa.Table.from_pylist(rows), "table")
+    others = {k.replace("_", " "): v for k, v in (report.others or {}).items() if v}
+    if others:
+        ui.out.print("also: " + ", ".join(f"{v} {k}" for k, v in others.items()), highlight=False)
     states = ", ".join(f"{k} {v}" for k, v in report.products.items()) or "none"
     ui.out.print(f"products: {states}", highlight=False)
     disk = ", ".join(f"{k} {ui.human_bytes(v)}" for k, v in report.disk_bytes.items())

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .catalog import Catalog
 from .catalog.snapshot import SNAPSHOT
-from .layout import CADENCES, HISTORY, RAW, TIC
+from .layout import CADENCES, HISTORY, RAW, SPECTRUM_AREAS, TIC
 from .sqlfiles import load_sql
 
 
@@ -18,6 +18,7 @@ class StatusReport:
     products: dict[str, int]
     disk_bytes: dict[str, int]
     last_run: dict | None
+    others: dict[str, int] | None = None  # observations, spectra, spectral time series, images
 
     @property
     def n_lightcurves(self) -> int:
@@ -31,6 +32,7 @@ class StatusReport:
             "products": self.products,
             "disk_bytes": self.disk_bytes,
             "last_run": self.last_run,
+            "others": self.others,
         }
 
 
@@ -44,6 +46,7 @@ def lake_status(catalog: Catalog) -> StatusReport:
     with catalog.read(sandbox=False) as con:
         by_kind = _rows(con, load_sql("status/by_kind.sql"))
         by_period = _rows(con, load_sql("status/by_period.sql"))
+        others = _rows(con, load_sql("status/observatory.sql"))[0]
         products = dict(con.sql("SELECT state, count(*) FROM lake.products GROUP BY state ORDER BY state").fetchall())
         runs = _rows(
             con,
@@ -55,5 +58,8 @@ def lake_status(catalog: Catalog) -> StatusReport:
         name: store.total_size(name, suffix=suffix)
         for name, suffix in ((CADENCES, ".parquet"), (HISTORY, ".parquet"), (TIC, ".parquet"), (RAW, ""), (SNAPSHOT, ""))
     }
+    for name in SPECTRUM_AREAS:
+        if others.get(name):
+            disk[name] = store.total_size(name, suffix=".parquet")
     disk["catalog"] = catalog.layout.catalog.stat().st_size if catalog.layout.catalog.is_file() else 0
-    return StatusReport(store.url, by_kind, by_period, products, disk, runs[0] if runs else None)
+    return StatusReport(store.url, by_kind, by_period, products, disk, runs[0] if runs else None, others)

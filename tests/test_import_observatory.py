@@ -199,3 +199,9 @@ def test_a_lost_catalog_is_rebuilt_with_spectra_images_and_observations(lake_roo
     Lake(root).rebuild_catalog()
     assert Lake(root).sql(query).fetchall() == before
     assert before[0][0] > 0 and before[0][2] == 3
+
+
+def test_status_counts_what_is_not_a_light_curve(lake_root: Path) -> None:
+    report = Lake(lake_root).status()
+    assert report.others == {"observations": 0, "spectra": 2, "spectral_timeseries": 1, "images": 3}
+    assert report.by_kind == [r for r in report.by_kind if r["mission"] == "JWST"] and report.by_kind[0]["n_targets"] == 1

@@ -1,7 +1,7 @@
 -- `larun-lake status`: current light curves per mission and pipeline, with the bytes they occupy.
 SELECT l.mission, l.author,
        count(*)                                   AS n_lightcurves,
-       count(DISTINCT l.target_id)                AS n_targets,
+       count(DISTINCT coalesce(CAST(l.target_id AS VARCHAR), l.target_name)) AS n_targets,
        count(DISTINCT l.period)                   AS n_periods,
        min(l.period)                              AS first_period,
        max(l.period)                              AS last_period,
