@@ -62,6 +62,8 @@ def _read_ecsv(product: ProductBytes):
 
     if not product.data.lstrip().startswith(b"# %ECSV"):
         raise product.fail("not an ECSV table (no '# %ECSV' header line)")
+    if not product.data.endswith(b"\n"):  # astropy reads a row cut mid-number as a shorter number
+        raise product.fail("truncated ECSV table (the last line is incomplete)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
