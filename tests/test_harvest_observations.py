@@ -39,6 +39,7 @@ def served(server: MastServer, name: str) -> Path:
     return server.observatory.file_for_uri(uri)[1]
 
 
+@pytest.mark.slow
 def test_jwst_time_series_harvest_lists_everything_and_fetches_what_was_asked(mast: MastServer,
                                                                               tmp_path: Path) -> None:  # fmt: skip
     lake_dir = tmp_path / "lake"
@@ -70,6 +71,7 @@ def test_jwst_time_series_harvest_lists_everything_and_fetches_what_was_asked(ma
         assert rows.fetchall()[0][0] == int(np.isfinite(order1.data["WAVELENGTH"]).sum())
 
 
+@pytest.mark.slow
 def test_a_second_run_fetches_nothing_and_a_remembered_search_asks_nothing(mast: MastServer, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     first = lake.harvest_observations(collection="JWST", instrument="NIRISS/SOSS", target="WASP-39",
@@ -89,6 +91,7 @@ def test_a_second_run_fetches_nothing_and_a_remembered_search_asks_nothing(mast:
     assert offline.returncode == 2 and "never made" in offline.stderr
 
 
+@pytest.mark.slow
 def test_hst_cone_spectra_and_products_of_observations_chosen_by_sql(mast: MastServer, tmp_path: Path) -> None:
     lake = Lake(tmp_path / "lake")
     report = lake.harvest_observations(collection="HST", cone=(83.82, -5.39, 0.1), type="spectrum", download="x1d")

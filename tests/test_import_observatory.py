@@ -168,6 +168,7 @@ def test_materialize_takes_white_light_curves(lake_root: Path) -> None:
     assert str(lc.flux.unit) == "Jy"
 
 
+@pytest.mark.slow
 def test_spectra_and_images_on_object_storage(s3_env, s3_bucket: str, products: Path, tmp_path: Path) -> None:
     url = f"s3://{s3_bucket}/lake"
     picked = tmp_path / "in"

@@ -277,7 +277,7 @@ def import_paths(
     if not found:
         raise UsageError(
             f"no FITS files found in {', '.join(map(str, paths))}",
-            hint="give light-curve files or folders holding *.fits / *.fits.gz",
+            hint="give product files or folders holding *.fits / *.fits.gz (or JWST *.ecsv tables)",
         )
     if runner is not None:
         runner.check_inputs(found)
