@@ -206,3 +206,14 @@ def test_status_counts_what_is_not_a_light_curve(lake_root: Path) -> None:
     report = Lake(lake_root).status()
     assert report.others == {"observations": 0, "spectra": 2, "spectral_timeseries": 1, "images": 3}
     assert report.by_kind == [r for r in report.by_kind if r["mission"] == "JWST"] and report.by_kind[0]["n_targets"] == 1
+
+
+@pytest.mark.slow
+def test_import_on_dask_workers_gives_the_same_lake(lake_root: Path, products: Path, dask_client,
+                                                    tmp_path: Path) -> None:  # fmt: skip
+    query = ("SELECT (SELECT list(spec_id ORDER BY spec_id) FROM spectrum_files), "
+             "(SELECT count(*) FROM spectra), (SELECT count(*) FROM spectral_timeseries), "
+             "(SELECT list(image_id ORDER BY image_id) FROM images), (SELECT list(lc_id ORDER BY lc_id) FROM lightcurves)")  # fmt: skip
+    report = Lake(tmp_path / "lake", executor=dask_client).import_files([products])
+    assert (report.ingested, report.skipped) == (8, 1), report.problems
+    assert Lake(tmp_path / "lake").sql(query).fetchall() == Lake(lake_root).sql(query).fetchall()
