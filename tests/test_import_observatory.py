@@ -217,3 +217,20 @@ def test_import_on_dask_workers_gives_the_same_lake(lake_root: Path, products: P
     report = Lake(tmp_path / "lake", executor=dask_client).import_files([products])
     assert (report.ingested, report.skipped) == (8, 1), report.problems
     assert Lake(tmp_path / "lake").sql(query).fetchall() == Lake(lake_root).sql(query).fetchall()
+
+
+def test_verify_reports_a_lost_spectrum_file_and_forgets_it_when_asked(lake_root: Path, tmp_path: Path) -> None:
+    root = tmp_path / "lake"
+    shutil.copytree(lake_root, root)
+    lake = Lake(root)
+    lost = lake.sql("SELECT data_file FROM spectrum_files WHERE mission = 'HST'").fetchall()[0][0]
+    (root / lost).unlink()
+    report = lake.verify()
+    assert report.missing == [lost] and not report.consistent
+    report = lake.verify(forget_missing=True)
+    assert report.forgotten == [lost]
+    assert lake.sql("SELECT count(*) FROM spectrum_files WHERE mission = 'HST'").fetchall() == [(0,)]
+    assert lake.sql("SELECT state FROM products WHERE file_name = ?", [Path(obsgen.HST_COS_X1D).name]).fetchall() == [
+        ("failed",)
+    ]
+    assert lake.verify().consistent and len(lake.spectra(mission="JWST")) > 0

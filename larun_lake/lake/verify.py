@@ -119,7 +119,14 @@ def verify_lake(catalog: Catalog, *, check_checksums: bool = True, forget_missin
                     "WHERE data_file = ?)",
                     [now(), rel],
                 )
+                con.execute(
+                    "UPDATE lake.products SET state = 'failed', last_error = 'data file missing: fetch again', "
+                    "updated_at = ? WHERE sha256 IN (SELECT file_sha256 FROM lake.spectrum_versions "
+                    "WHERE data_file = ?)",
+                    [now(), rel],
+                )
                 con.execute("DELETE FROM lake.lightcurve_versions WHERE data_file = ?", [rel])
+                con.execute("DELETE FROM lake.spectrum_versions WHERE data_file = ?", [rel])
                 con.execute("DELETE FROM lake.data_files WHERE path = ?", [rel])
                 report.forgotten.append(rel)
     return report
