@@ -273,7 +273,8 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
         )
     held = f"{report.in_lake} already in the lake, " if report.in_lake else ""
     if report.n_observations:
-        ui.err.print(f"{report.n_observations} observations recorded", highlight=False)
+        ui.err.print(f"{report.n_observations} observations recorded, listing {report.n_listed} products",
+                     highlight=False)
     on_disk = f", {report.reused} complete on disk" if report.reused else ""
     if dry_run or offline:
         ui.out.print(

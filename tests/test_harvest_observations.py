@@ -142,6 +142,7 @@ def test_mrp_harvest_of_ten_observations(mast: MastServer, tmp_path: Path) -> No
     report = lake.harvest_observations(collection=["JWST", "HST"],
                                        proposal=["2734", "1366", "1288", "11575", "12410"], mrp=True)  # fmt: skip
     assert report.n_observations == 10 and report.ok, report.problems
+    assert report.n_listed == lake.sql("SELECT count(*) FROM products").fetchall()[0][0] > report.n_products
     fetched = lake.sql("SELECT count(*) FROM products WHERE state IN ('ingested', 'downloaded')").fetchall()[0][0]
     assert fetched == report.downloaded
     requests = report.metadata_requests + report.download_requests

@@ -71,6 +71,7 @@ class HarvestReport(Counts):
     run_id: str
     n_products: int = 0
     n_observations: int = 0  # observation harvests: observations found
+    n_listed: int = 0  # observation harvests: products their observations list (n_products: those selected)
     n_to_fetch: int = 0  # downloads planned (what a dry run reports)
     bytes_to_fetch: int = 0
     in_lake: int = 0  # listed products whose file the lake already holds: not fetched

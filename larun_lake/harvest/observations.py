@@ -164,12 +164,13 @@ class ObservationHarvest(LightCurveHarvest):
     def __init__(self, *args: Any, selection: Selection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.selection = selection
-        self.n_observations = 0
+        self.n_observations = self.n_listed = 0
 
     def _find(self, query: ObservationQuery, filt: Any, run_id: str, report: HarvestReport, *, offline: bool,
               max_age: timedelta | None, dry_run: bool) -> list[Product]:  # fmt: skip
         observations, rows = self._search(query, run_id, offline=offline, max_age=max_age, dry_run=dry_run)
         self.n_observations = len(observations)
+        self.n_listed = len({r.get("dataURI") for r in rows if r.get("dataURI")})
         by_obsid = {str(o["obsid"]): o for o in observations}
         listed: dict[str, Product] = {}
         for row in rows:
@@ -297,7 +298,7 @@ def run_observation_harvest(lake: Any, query: ObservationQuery, selection: Selec
                                      progress=progress, command=command, selection=selection)  # fmt: skip
         report = harvest.run(query, None, dry_run=dry_run, offline=offline, max_age=parse_max_age(max_age),
                              retry_quarantined=retry_quarantined, parameters=params)  # fmt: skip
-        report.n_observations = harvest.n_observations
+        report.n_observations, report.n_listed = harvest.n_observations, harvest.n_listed
         if not dry_run and lake.catalog.exists():
             lake.catalog.publish_snapshot()
     return report
