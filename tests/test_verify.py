@@ -12,7 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from larun_lake import Lake, NotALakeError
+from larun_lake import Lake
+from larun_lake.errors import LakeBusyError
 
 from .conftest import run_cli
 from .fitsgen import make_spoc_set
@@ -64,15 +65,17 @@ def test_import_killed_mid_run_leaves_a_consistent_lake_and_resumes(tmp_path: Pa
     cmd = [sys.executable, "-m", "larun_lake", "--lake", str(lake), "--quiet", "import", str(tmp_path / "fits")]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    # Kill it once some light curves are committed but not all (the next batch is then in flight).
+    # Kill it once some light curves are committed but not all (the next batch is then in flight). The first
+    # commit moves its files into cadences/: watched on disk, since a reader waiting for the catalog on a busy
+    # machine may get in only after the last batch.
     while time.monotonic() < deadline:
-        if (lake / "catalog.duckdb").exists():
+        if (lake / "cadences").is_dir() and any((lake / "cadences").rglob("*.parquet")):
             try:
-                if Lake(lake, wait=10).sql("SELECT count(*) FROM lightcurves").fetchall()[0][0] > 0:
+                if Lake(lake, wait=0.5).sql("SELECT count(*) FROM lightcurves").fetchall()[0][0] > 0:
                     break
-            except NotALakeError:
-                pass  # the catalog is being created
-        time.sleep(0.02)
+            except LakeBusyError:
+                pass  # the writer holds it: try again at its next gap
+        time.sleep(0.01)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     # Its worker processes die with it rather than idling on as orphans.
