@@ -61,6 +61,7 @@ def register(app: typer.Typer, handled) -> None:
             typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'."),
         ] = None,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """TIC rows by ids, in a cone, or by criteria, into the lake's `tic` table (one row per TIC id)."""
         from .harvest.tic import parse_ids
@@ -68,6 +69,10 @@ def register(app: typer.Typer, handled) -> None:
         texts = ([ids] if ids else []) + _read_lines(ids_file)
         id_list = parse_ids(texts) if (ids is not None or ids_file is not None) else None
         report = ctx.obj.lake().harvest_tic(ids=id_list, cone=cone, where=where, mast_url=mast_url)
+        code = EXIT_OK if report.ok else EXIT_PARTIAL
+        if as_json:
+            ui.print_report_json(ui.command_name(ctx), report, exit_code=code)
+            raise typer.Exit(code)
         if report.not_found:
             shown = ", ".join(str(i) for i in report.not_found[:10]) + (" ..." if len(report.not_found) > 10 else "")
             ui.err.print(f"not found at MAST: {len(report.not_found)} TIC id(s): {shown}", highlight=False)
@@ -77,7 +82,7 @@ def register(app: typer.Typer, handled) -> None:
             f"replaced{missing}), {report.requests} MAST requests, in {command_seconds():.1f} s",
             highlight=False,
         )
-        raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+        raise typer.Exit(code)
 
     @harvest_app.command("lightcurves")
     @handled
@@ -116,6 +121,7 @@ def register(app: typer.Typer, handled) -> None:
         ] = False,
         retry_quarantined: Annotated[bool, typer.Option(help="Fetch quarantined products again.")] = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Light curves from MAST: one search for many targets, concurrent verified downloads, ingest; resumable."""
         state = ctx.obj
@@ -140,7 +146,7 @@ def register(app: typer.Typer, handled) -> None:
                 mast_url=mast_url,
                 progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="light-curve")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="light-curve", as_json=as_json)
 
     @harvest_app.command("pixels")
     @handled
@@ -160,6 +166,7 @@ def register(app: typer.Typer, handled) -> None:
         dry_run: DryRun = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Pipeline target pixel files (SPOC, Kepler, K2): one search for many targets, verified downloads, kept
         in the lake's raw area, each with its light curve; resumable."""
@@ -172,7 +179,7 @@ def register(app: typer.Typer, handled) -> None:
                 quarters=quarters, campaigns=campaigns, aperture=aperture, workers=workers, dry_run=dry_run,
                 retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=False, what="target pixel")
+        _print_report(ctx, report, dry_run=dry_run, offline=False, what="target pixel", as_json=as_json)
 
     @harvest_app.command("cutouts")
     @handled
@@ -188,6 +195,7 @@ def register(app: typer.Typer, handled) -> None:
         dry_run: DryRun = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """TESScut cutouts of TESS full-frame images around targets, one per sector, kept in the lake's raw area,
         each with its light curve (author TESScut); asking again with the same size fetches nothing."""
@@ -199,7 +207,7 @@ def register(app: typer.Typer, handled) -> None:
                 texts, from_sql=from_sql, size=size, sectors=sectors, aperture=aperture, workers=workers,
                 dry_run=dry_run, retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=False, what="cutout")
+        _print_report(ctx, report, dry_run=dry_run, offline=False, what="cutout", as_json=as_json)
 
     @harvest_app.command("observations")
     @handled
@@ -221,6 +229,7 @@ def register(app: typer.Typer, handled) -> None:
         keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Observations of any MAST collection (HST, JWST, ...) and their products: one search, every
         observation and product recorded; --download SUFFIX,... or --mrp fetches and ingests products."""
@@ -233,7 +242,7 @@ def register(app: typer.Typer, handled) -> None:
                 offline=offline, max_age=max_age, keep_fits=keep_fits, retry_quarantined=retry_quarantined,
                 mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="selected", as_json=as_json)
 
     @harvest_app.command("products")
     @handled
@@ -249,6 +258,7 @@ def register(app: typer.Typer, handled) -> None:
         keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Products of observations named by obsid or SQL, by suffix or --mrp: fetched, verified, ingested."""
         state = ctx.obj
@@ -259,12 +269,21 @@ def register(app: typer.Typer, handled) -> None:
                 offline=offline, keep_fits=keep_fits, retry_quarantined=retry_quarantined, mast_url=mast_url,
                 progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="selected", as_json=as_json)
 
     app.add_typer(harvest_app, name="harvest")
 
 
-def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> None:
+def _print_report(ctx: typer.Context, report, *, dry_run: bool, offline: bool, what: str, as_json: bool) -> None:
+    state = ctx.obj
+    listing_only = dry_run or offline  # nothing fetched: the plan is the result
+    if listing_only:
+        code = EXIT_OK
+    else:
+        code = EXIT_INTERRUPTED if report.interrupted else EXIT_OK if report.ok else EXIT_PARTIAL
+    if as_json:
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=code, dry_run=dry_run, offline=offline)
+        raise typer.Exit(code)
     if report.unknown_targets:
         ui.err.print(
             f"offline: {len(report.unknown_targets)} target(s) were never searched: "
@@ -276,13 +295,13 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
         ui.err.print(f"{report.n_observations} observations recorded, listing {report.n_listed} products",
                      highlight=False)
     on_disk = f", {report.reused} complete on disk" if report.reused else ""
-    if dry_run or offline:
+    if listing_only:
         ui.out.print(
             f"{report.n_products} {what} products listed, {held}{report.n_to_fetch} to fetch "
             f"({ui.human_bytes(report.bytes_to_fetch)}){on_disk}",
             highlight=False,
         )
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(code)
     for where, status, reason in report.problems:
         if status != "skipped" or not state.quiet:
             ui.err.print(f"{status}: {where}: {reason}", highlight=False, markup=False)
@@ -297,6 +316,4 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
         highlight=False,
         markup=False,
     )
-    if report.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+    raise typer.Exit(code)
