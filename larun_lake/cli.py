@@ -22,6 +22,7 @@ import typer.main
 from . import cli_output as ui
 from .api import Lake
 from .cli_clock import command_seconds
+from .cli_help import HumanGroup
 from .cli_sqltext import print_examples, sql_text
 from .config import Settings
 from .errors import (
@@ -47,7 +48,8 @@ app = typer.Typer(
     name="larun-lake",
     help="A local data lake for TESS, Kepler and K2 light curves: import, harvest, query with SQL, materialize.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    cls=HumanGroup,  # metavars in words, not Python types
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

@@ -55,7 +55,7 @@ def register(app: typer.Typer, handled) -> None:
         ctx: typer.Context,
         ids: Annotated[str | None, typer.Option(help="TIC ids, comma-separated.")] = None,
         ids_file: Annotated[Path | None, typer.Option(help="File with one TIC id per line.")] = None,
-        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
+        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")] = None,
         where: Annotated[
             str | None,
             typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'."),
@@ -217,7 +217,7 @@ def register(app: typer.Typer, handled) -> None:
         instrument: Annotated[list[str] | None, typer.Option(help="instrument_name, e.g. NIRISS/SOSS, COS/FUV.")] = None,
         proposal: Annotated[list[str] | None, typer.Option(help="Proposal id, e.g. 2734.")] = None,
         target: Annotated[list[str] | None, typer.Option(help="MAST target_name, e.g. WASP-39 (repeat or comma-separate).")] = None,
-        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
+        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")] = None,
         type: Annotated[list[str] | None, typer.Option("--type", help="dataproduct_type: timeseries, spectrum, image, cube.")] = None,
         calib_level: Annotated[list[int] | None, typer.Option(help="Calibration level (1-4).")] = None,
         download: Annotated[str | None, typer.Option(help="Fetch products with these suffixes, e.g. x1dints,whtlt.")] = None,
