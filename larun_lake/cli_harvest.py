@@ -282,7 +282,9 @@ def _print_report(ctx: typer.Context, report, *, dry_run: bool, offline: bool, w
     else:
         code = EXIT_INTERRUPTED if report.interrupted else EXIT_OK if report.ok else EXIT_PARTIAL
     if as_json:
-        ui.print_report_json(ui.command_name(ctx), report, exit_code=code, dry_run=dry_run, offline=offline)
+        unrecorded = {"run_id": None} if dry_run else {}  # a dry run records no run
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=code, dry_run=dry_run, offline=offline,
+                             **unrecorded)
         raise typer.Exit(code)
     if report.unknown_targets:
         ui.err.print(
