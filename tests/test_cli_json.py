@@ -23,7 +23,9 @@ from tests.mast_server.fixtures import make_tic_rows
 
 from .conftest import FIXTURES, SPOC_S1
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "data" / "samples"
+README_JSON = (REPO / "README.md").read_text(encoding="utf-8").split("## Scripting: `--json`", 1)[1].split("\n## ")[0]
 COMMON_KEYS = ["command", "run_id", "ok", "exit_code", "counts", "problems", "timings"]
 STATE_COUNTS = {"ingested", "unchanged", "superseded", "skipped", "failed", "quarantined", "cadences"}
 HARVEST_FIELDS = {
@@ -52,6 +54,8 @@ def run_json(*args: str):
     assert payload["exit_code"] == result.exit_code and payload["ok"] == (result.exit_code == 0)
     assert payload["timings"]["seconds"] > 0
     assert all(set(p) == {"item", "state", "reason"} for p in payload["problems"])
+    undocumented = {key for key in [*payload, *payload["counts"]] if f"`{key}`" not in README_JSON}
+    assert not undocumented, f"keys missing from README's --json tables: {undocumented}"
     return result, payload
 
 
