@@ -55,7 +55,9 @@ def register(app: typer.Typer, handled) -> None:
         ctx: typer.Context,
         ids: Annotated[str | None, typer.Option(help="TIC ids, comma-separated.")] = None,
         ids_file: Annotated[Path | None, typer.Option(help="File with one TIC id per line.")] = None,
-        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")] = None,
+        cone: Annotated[
+            tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")
+        ] = None,
         where: Annotated[
             str | None,
             typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'."),

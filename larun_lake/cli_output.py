@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from .cli_clock import command_seconds
 from .lake import files
 from .lake.outputs import remove_stale_temporaries, temporary_beside
 
@@ -222,8 +223,6 @@ def print_json(payload: dict) -> None:
 
 def print_report_json(command: str, report: object, *, exit_code: int, **extra: object) -> None:
     """The --json object of `report` (an import, harvest, TIC, verify, materialize, status or set report)."""
-    from .cli_clock import command_seconds
-
     counts, problems, own = _report_parts(report)
     payload = {
         "command": command,
@@ -251,6 +250,7 @@ def print_json_error(command: str, message: str, exit_code: int) -> None:
 
 def _report_parts(report: object) -> tuple[dict, list, dict]:
     """(counts, problems as (item, state, reason), the report's own fields) of any report the CLI prints."""
+    # Imported here: the report modules bring astropy and pandas, which `sql` and `--help` never need.
     from .harvest.tic import TicReport
     from .ingest.commit import Counts
     from .lake.verify import VerifyReport
