@@ -9,7 +9,6 @@ keeps the exit code.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import traceback
@@ -23,6 +22,7 @@ import typer.main
 from . import cli_output as ui
 from .api import Lake
 from .cli_clock import command_seconds
+from .cli_help import HumanGroup
 from .cli_sqltext import print_examples, sql_text
 from .config import Settings
 from .errors import (
@@ -48,7 +48,8 @@ app = typer.Typer(
     name="larun-lake",
     help="A local data lake for TESS, Kepler and K2 light curves: import, harvest, query with SQL, materialize.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
+    cls=HumanGroup,  # metavars in words, not Python types
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -74,38 +75,44 @@ def _remember_debug(value: bool) -> bool:
     return value
 
 
-def report_failure(exc: BaseException, *, debug: bool) -> int:
+def report_failure(exc: BaseException, *, debug: bool, json_command: str | None = None) -> int:
     """The error boundary: say what went wrong in one line (after the traceback, with --debug); return the exit code.
 
     Domain errors carry their own code; command-line mistakes are usage errors; a path the command
-    cannot create, read or write is a lake/configuration problem; anything else is a bug.
+    cannot create, read or write is a lake/configuration problem; anything else is a bug. Given
+    `json_command` (the command ran with --json), the error is also printed as a JSON object on stdout.
     """
+    code, message = _failure(exc, debug=debug)
+    if message is not None:
+        ui.print_error(message)
+        if json_command is not None:
+            ui.print_json_error(json_command, message, code)
+    return code
+
+
+def _failure(exc: BaseException, *, debug: bool) -> tuple[int, str | None]:
     if isinstance(exc, KeyboardInterrupt | typer.Abort):
-        ui.print_error("interrupted")
-        return EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED, "interrupted"
     if isinstance(exc, BrokenPipeError):  # the reader of our output went away (e.g. `| head`): nothing failed
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return EXIT_OK, None
     if isinstance(exc, click_errors.NoArgsIsHelpError):
         exc.show()
-        return EXIT_USAGE
+        return EXIT_USAGE, None
     if isinstance(exc, click_errors.ClickException):
         ctx = getattr(exc, "ctx", None)
         where = ctx.command_path if ctx is not None else "larun-lake"
-        ui.print_error(f"{exc.format_message()} (see '{where} --help')")
-        return EXIT_USAGE
+        return EXIT_USAGE, f"{exc.format_message()} (see '{where} --help')"
     error = _as_domain_error(exc)
     if debug:
         traceback.print_exception(exc)
     if error is not None:
-        ui.print_error(str(error))
-        return error.exit_code
+        return error.exit_code, str(error)
     text = str(exc).strip().splitlines()
-    ui.print_error(
+    return EXIT_INTERNAL, (
         f"internal error: {type(exc).__name__}{': ' + text[0] if text else ''} (a bug in LARUN Lake: "
         "please rerun with --debug and file an issue with the traceback)"
     )
-    return EXIT_INTERNAL
 
 
 def _as_domain_error(exc: BaseException) -> LarunLakeError | None:
@@ -128,7 +135,8 @@ def handled(fn):
             raise
         except (Exception, KeyboardInterrupt) as exc:
             debug = getattr(ctx.obj, "debug", _debug_requested)
-            raise typer.Exit(report_failure(exc, debug=debug)) from None
+            json_command = ui.command_name(ctx) if kwargs.get("as_json") else None
+            raise typer.Exit(report_failure(exc, debug=debug, json_command=json_command)) from None
 
     return wrapper
 
@@ -210,6 +218,7 @@ def import_cmd(
             "threshold mask), pipeline, threshold, all, or a mask file (.npy, or a text grid of 0/1)."
         ),
     ] = "default",
+    as_json: ui.AsJson = False,
 ) -> None:
     """Ingest FITS files already on disk (lightkurve caches, MAST downloads): light curves, target pixel files and
     TESScut cutouts. Files are never changed; pixel files are copied into the lake's raw area."""
@@ -220,6 +229,10 @@ def import_cmd(
     enabled = not state.quiet and sys.stderr.isatty()
     with ui.file_progress(len(found), total_bytes, enabled=enabled, label="import") as progress:
         report = lake.import_files(found, workers=workers, progress=progress, aperture=aperture)
+    code = EXIT_INTERRUPTED if report.interrupted else EXIT_OK if report.ok else EXIT_PARTIAL
+    if as_json:
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=code)
+        raise typer.Exit(code)
     for path, status, reason in report.problems:
         if status != "skipped" or not state.quiet:
             ui.err.print(f"{status}: {path}: {reason}", highlight=False, markup=False)
@@ -233,9 +246,7 @@ def import_cmd(
         highlight=False,
         markup=False,
     )
-    if report.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -243,12 +254,12 @@ def import_cmd(
 def status(
     ctx: typer.Context,
     by_period: Annotated[bool, typer.Option("--by-period", help="One row per mission/author/period.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: ui.AsJson = False,
 ) -> None:
     """What the lake holds: light curves by mission/author/period, product states, bytes on disk."""
     report = ctx.obj.lake().status()
     if as_json:
-        ui.out.print_json(json.dumps(report.to_dict(), default=str))
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=EXIT_OK)
         return
     import pyarrow as pa
 
@@ -309,15 +320,20 @@ def verify(
     forget_missing: Annotated[
         bool, typer.Option(help="Drop light curves whose data file is gone, so they are fetched again.")
     ] = False,
+    as_json: ui.AsJson = False,
 ) -> None:
     """Check the catalog against the data files; remove orphans and stale staging; report damage."""
     report = ctx.obj.lake().verify(checksums=checksums, forget_missing=forget_missing)
+    code = EXIT_OK if report.consistent else EXIT_PARTIAL
+    if as_json:
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=code)
+        raise typer.Exit(code)
     for line in report.repairs:
         ui.out.print(f"repaired: {line}", highlight=False)
     for rel in report.missing:
         ui.err.print(f"missing: {rel} (run verify --forget-missing, then import or harvest again)", highlight=False)
     _print_verify(report)
-    raise typer.Exit(EXIT_OK if report.consistent else EXIT_PARTIAL)
+    raise typer.Exit(code)
 
 
 def _print_verify(report: VerifyReport) -> None:
@@ -371,8 +387,12 @@ def main(argv: list[str] | None = None) -> None:
     global _debug_requested
     _debug_requested = False
     command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        code = command.main(args=argv, prog_name="larun-lake", standalone_mode=False)
+        code = command.main(args=args, prog_name="larun-lake", standalone_mode=False)
     except (Exception, KeyboardInterrupt) as exc:
-        code = report_failure(exc, debug=_debug_requested)
+        # A command line that does not parse never reaches the command: --json is read from it here.
+        ctx = getattr(exc, "ctx", None)
+        json_command = (ui.command_name(ctx) if ctx is not None else "") if "--json" in args else None
+        code = report_failure(exc, debug=_debug_requested, json_command=json_command)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

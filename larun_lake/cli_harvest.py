@@ -55,12 +55,15 @@ def register(app: typer.Typer, handled) -> None:
         ctx: typer.Context,
         ids: Annotated[str | None, typer.Option(help="TIC ids, comma-separated.")] = None,
         ids_file: Annotated[Path | None, typer.Option(help="File with one TIC id per line.")] = None,
-        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
+        cone: Annotated[
+            tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")
+        ] = None,
         where: Annotated[
             str | None,
             typer.Option(help="Range criteria on TIC columns, e.g. 'Tmag < 9 AND Teff BETWEEN 3000 AND 4000'."),
         ] = None,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """TIC rows by ids, in a cone, or by criteria, into the lake's `tic` table (one row per TIC id)."""
         from .harvest.tic import parse_ids
@@ -68,6 +71,10 @@ def register(app: typer.Typer, handled) -> None:
         texts = ([ids] if ids else []) + _read_lines(ids_file)
         id_list = parse_ids(texts) if (ids is not None or ids_file is not None) else None
         report = ctx.obj.lake().harvest_tic(ids=id_list, cone=cone, where=where, mast_url=mast_url)
+        code = EXIT_OK if report.ok else EXIT_PARTIAL
+        if as_json:
+            ui.print_report_json(ui.command_name(ctx), report, exit_code=code)
+            raise typer.Exit(code)
         if report.not_found:
             shown = ", ".join(str(i) for i in report.not_found[:10]) + (" ..." if len(report.not_found) > 10 else "")
             ui.err.print(f"not found at MAST: {len(report.not_found)} TIC id(s): {shown}", highlight=False)
@@ -77,7 +84,7 @@ def register(app: typer.Typer, handled) -> None:
             f"replaced{missing}), {report.requests} MAST requests, in {command_seconds():.1f} s",
             highlight=False,
         )
-        raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+        raise typer.Exit(code)
 
     @harvest_app.command("lightcurves")
     @handled
@@ -116,6 +123,7 @@ def register(app: typer.Typer, handled) -> None:
         ] = False,
         retry_quarantined: Annotated[bool, typer.Option(help="Fetch quarantined products again.")] = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Light curves from MAST: one search for many targets, concurrent verified downloads, ingest; resumable."""
         state = ctx.obj
@@ -140,7 +148,7 @@ def register(app: typer.Typer, handled) -> None:
                 mast_url=mast_url,
                 progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="light-curve")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="light-curve", as_json=as_json)
 
     @harvest_app.command("pixels")
     @handled
@@ -160,6 +168,7 @@ def register(app: typer.Typer, handled) -> None:
         dry_run: DryRun = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Pipeline target pixel files (SPOC, Kepler, K2): one search for many targets, verified downloads, kept
         in the lake's raw area, each with its light curve; resumable."""
@@ -172,7 +181,7 @@ def register(app: typer.Typer, handled) -> None:
                 quarters=quarters, campaigns=campaigns, aperture=aperture, workers=workers, dry_run=dry_run,
                 retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=False, what="target pixel")
+        _print_report(ctx, report, dry_run=dry_run, offline=False, what="target pixel", as_json=as_json)
 
     @harvest_app.command("cutouts")
     @handled
@@ -188,6 +197,7 @@ def register(app: typer.Typer, handled) -> None:
         dry_run: DryRun = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """TESScut cutouts of TESS full-frame images around targets, one per sector, kept in the lake's raw area,
         each with its light curve (author TESScut); asking again with the same size fetches nothing."""
@@ -199,7 +209,7 @@ def register(app: typer.Typer, handled) -> None:
                 texts, from_sql=from_sql, size=size, sectors=sectors, aperture=aperture, workers=workers,
                 dry_run=dry_run, retry_quarantined=retry_quarantined, mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=False, what="cutout")
+        _print_report(ctx, report, dry_run=dry_run, offline=False, what="cutout", as_json=as_json)
 
     @harvest_app.command("observations")
     @handled
@@ -209,7 +219,7 @@ def register(app: typer.Typer, handled) -> None:
         instrument: Annotated[list[str] | None, typer.Option(help="instrument_name, e.g. NIRISS/SOSS, COS/FUV.")] = None,
         proposal: Annotated[list[str] | None, typer.Option(help="Proposal id, e.g. 2734.")] = None,
         target: Annotated[list[str] | None, typer.Option(help="MAST target_name, e.g. WASP-39 (repeat or comma-separate).")] = None,
-        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="RA DEC RADIUS in degrees.")] = None,
+        cone: Annotated[tuple[float, float, float] | None, typer.Option(help="Cone centre (RA, Dec) and radius, in degrees.")] = None,
         type: Annotated[list[str] | None, typer.Option("--type", help="dataproduct_type: timeseries, spectrum, image, cube.")] = None,
         calib_level: Annotated[list[int] | None, typer.Option(help="Calibration level (1-4).")] = None,
         download: Annotated[str | None, typer.Option(help="Fetch products with these suffixes, e.g. x1dints,whtlt.")] = None,
@@ -221,6 +231,7 @@ def register(app: typer.Typer, handled) -> None:
         keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Observations of any MAST collection (HST, JWST, ...) and their products: one search, every
         observation and product recorded; --download SUFFIX,... or --mrp fetches and ingests products."""
@@ -233,7 +244,7 @@ def register(app: typer.Typer, handled) -> None:
                 offline=offline, max_age=max_age, keep_fits=keep_fits, retry_quarantined=retry_quarantined,
                 mast_url=mast_url, progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="selected", as_json=as_json)
 
     @harvest_app.command("products")
     @handled
@@ -249,6 +260,7 @@ def register(app: typer.Typer, handled) -> None:
         keep_fits: Annotated[bool, typer.Option("--keep-fits", help="Keep converted downloads in the raw area.")] = False,
         retry_quarantined: RetryQuarantined = False,
         mast_url: MastUrl = None,
+        as_json: ui.AsJson = False,
     ) -> None:
         """Products of observations named by obsid or SQL, by suffix or --mrp: fetched, verified, ingested."""
         state = ctx.obj
@@ -259,12 +271,23 @@ def register(app: typer.Typer, handled) -> None:
                 offline=offline, keep_fits=keep_fits, retry_quarantined=retry_quarantined, mast_url=mast_url,
                 progress=progress,
             )
-        _print_report(state, report, dry_run=dry_run, offline=offline, what="selected")
+        _print_report(ctx, report, dry_run=dry_run, offline=offline, what="selected", as_json=as_json)
 
     app.add_typer(harvest_app, name="harvest")
 
 
-def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> None:
+def _print_report(ctx: typer.Context, report, *, dry_run: bool, offline: bool, what: str, as_json: bool) -> None:
+    state = ctx.obj
+    listing_only = dry_run or offline  # nothing fetched: the plan is the result
+    if listing_only:
+        code = EXIT_OK
+    else:
+        code = EXIT_INTERRUPTED if report.interrupted else EXIT_OK if report.ok else EXIT_PARTIAL
+    if as_json:
+        unrecorded = {"run_id": None} if dry_run else {}  # a dry run records no run
+        ui.print_report_json(ui.command_name(ctx), report, exit_code=code, dry_run=dry_run, offline=offline,
+                             **unrecorded)
+        raise typer.Exit(code)
     if report.unknown_targets:
         ui.err.print(
             f"offline: {len(report.unknown_targets)} target(s) were never searched: "
@@ -276,13 +299,13 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
         ui.err.print(f"{report.n_observations} observations recorded, listing {report.n_listed} products",
                      highlight=False)
     on_disk = f", {report.reused} complete on disk" if report.reused else ""
-    if dry_run or offline:
+    if listing_only:
         ui.out.print(
             f"{report.n_products} {what} products listed, {held}{report.n_to_fetch} to fetch "
             f"({ui.human_bytes(report.bytes_to_fetch)}){on_disk}",
             highlight=False,
         )
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(code)
     for where, status, reason in report.problems:
         if status != "skipped" or not state.quiet:
             ui.err.print(f"{status}: {where}: {reason}", highlight=False, markup=False)
@@ -297,6 +320,4 @@ def _print_report(state, report, *, dry_run: bool, offline: bool, what: str) -> 
         highlight=False,
         markup=False,
     )
-    if report.interrupted:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_PARTIAL)
+    raise typer.Exit(code)

@@ -7,7 +7,6 @@ that harvests them with Lake.harvest_lightcurves, passing --mission/--author/--e
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -137,6 +136,7 @@ def materialize_command(
     exptime: Annotated[int | None, typer.Option(help="With --fetch-missing: exposure time in seconds.")] = None,
     threads: Annotated[int | None, typer.Option(help="Threads for reading and DuckDB (default: all cores).")] = None,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 2GB.")] = None,
+    as_json: ui.AsJson = False,
 ) -> None:
     """Materialize the light curves a SELECT names: quality-masked, NaN-free, optionally normalized,
     binned or stitched, written with a manifest and recorded as a named set."""
@@ -176,7 +176,7 @@ def materialize_command(
             ui.err.print(f"warning: {item.message}", highlight=False, markup=False)
         else:
             warnings.showwarning(item.message, item.category, item.filename, item.lineno)
-    if lcs.options.stitch:
+    if lcs.options.stitch and not as_json:
         n_lc = lcs.members.num_rows
         left_out = lcs.selection.n_not_preferred
         ui.err.print(
@@ -186,6 +186,16 @@ def materialize_command(
             markup=False,
         )
     result = lcs.write(out, format=fmt, overwrite=overwrite, name=name)
+    if as_json:
+        stitch = {"stitched_lightcurves": lcs.members.num_rows, "left_out": lcs.selection.n_not_preferred}
+        ui.print_report_json(
+            ui.command_name(ctx),
+            result,
+            exit_code=EXIT_OK,
+            warnings=[str(w.message) for w in caught if issubclass(w.category, BinWidthWarning)],
+            **(stitch if lcs.options.stitch else {}),
+        )
+        return
     ui.err.print(
         f"materialized set {result.name}: {result.n_lightcurves} light curves, {result.n_rows} cadences -> "
         f"{result.path} ({result.format}) in {result.seconds:.1f} s; hash {result.content_hash[:16]}; "
@@ -198,37 +208,31 @@ def materialize_command(
 def sets_list_command(
     ctx: typer.Context,
     fmt: Annotated[str, typer.Option("--format", help=f"Output format: {', '.join(ui.FORMATS)}.")] = "table",
+    as_json: ui.AsJson = False,
 ) -> None:
     """Named materialized sets of the lake, newest first."""
     if fmt not in ui.FORMATS or fmt == "parquet":
         raise UsageError(f"unknown --format {fmt!r}", hint="use table, csv, json, jsonl or markdown")
-    ui.print_rows(list_sets(ctx.obj.lake().catalog), fmt, more="use --format csv")
+    table = list_sets(ctx.obj.lake().catalog)
+    if as_json:
+        ui.print_table_json(ui.command_name(ctx), "sets", table)
+        return
+    ui.print_rows(table, fmt, more="use --format csv")
 
 
 def sets_show_command(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The set's name (see 'larun-lake sets list').")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: ui.AsJson = False,
 ) -> None:
     """Re-run a set's selection and say whether the lake has changed for it (new versions, light
     curves added or gone). Exit code 0 when the set is unchanged, 1 when it changed (or its
     selection no longer runs), 2 when no set has that name, so scripts can test it."""
     status = set_status(ctx.obj.lake().catalog, name)
+    code = EXIT_PARTIAL if status.changed else EXIT_OK
     if as_json:
-        payload = {
-            "name": status.name,
-            "changed": status.changed,
-            "recorded_hash": status.record["content_hash"],
-            "current_hash": status.current_hash,
-            "superseded": status.superseded,
-            "added": status.added,
-            "removed": status.removed,
-            "error": status.error,
-            "output_gone": status.output_gone,
-            "record": status.record,
-        }
-        ui.out.print_json(json.dumps(payload, default=str))
-        raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
+        ui.print_report_json(ui.command_name(ctx), status, exit_code=code)
+        raise typer.Exit(code)
     record = status.record
     lines = [
         f"set {record['name']}: {record['n_lightcurves']} light curves, {record['n_rows']} cadences, "
@@ -247,4 +251,4 @@ def sets_show_command(
     lines += [f"  gone: {lc}" for lc in status.removed]
     for line in lines:
         ui.out.print(line, highlight=False, markup=False)
-    raise typer.Exit(EXIT_PARTIAL if status.changed else EXIT_OK)
+    raise typer.Exit(code)
