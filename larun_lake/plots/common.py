@@ -41,6 +41,13 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+def element_id(lc_id: str, layer: str | None = None) -> str:
+    """An id for a light curve's panel (or one layer of it: good, flagged, binned), unique in the figure and
+    valid in SVG, where matplotlib writes it as the group's id: 'TESS:SPOC:5:s0001:120' -> 'lc-TESS-SPOC-5-s0001-120'."""
+    base = "lc-" + re.sub(r"[^A-Za-z0-9_.-]", "-", lc_id)
+    return f"{base}-{layer}" if layer else base
+
+
 def robust_limits(values: np.ndarray, *, pad: float = 0.5) -> tuple[float, float] | None:
     """y limits around the bulk of `values` (0.05 to 99.95 percentiles, widened by `pad` of that span), so that
     a few outliers do not flatten a light curve; None when there is nothing finite to scale to."""

@@ -92,7 +92,13 @@ def draw_bars(ax: Axes, periods: pa.Table) -> None:
         for r in rows:
             if r["author"] == author:
                 heights[position[(r["mission"], r["period"])]] = r["n_lightcurves"]
-        ax.bar(np.arange(len(slots)), heights, bottom=bottom, color=colour, label=author, gid=f"author:{author}")
+        ax.bar(
+            np.arange(len(slots)),
+            heights,
+            bottom=bottom,
+            color=colour,
+            label=author,
+        )
         bottom += heights
     step = max(1, -(-len(slots) // MAX_TICK_LABELS))
     ax.set_xticks(np.arange(0, len(slots), step))

@@ -19,7 +19,7 @@ from ..harvest.targets import parse_target
 from ..layout import period_key
 from ..materialize.options import normalise_quality, parse_bin
 from ..sqlfiles import load_sql
-from .common import BINNED, FLAGGED, GOOD, new_figure, period_label, robust_limits
+from .common import BINNED, FLAGGED, GOOD, element_id, new_figure, period_label, robust_limits
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -209,6 +209,7 @@ def plot_lightcurves(
 
 def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, bin_s: float | None) -> None:
     row = panel.row
+    ax.set_gid(element_id(row["lc_id"]))  # names the panel's light curve, also in SVG output
     ax.plot(
         panel.time,
         panel.flux,
@@ -218,7 +219,7 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
         alpha=0.8,
         rasterized=True,
         label=f"{len(panel.time):,} cadences",
-        gid="good",
+        gid=element_id(row["lc_id"], "good"),
     )
     if len(panel.flagged_time):
         ax.plot(
@@ -230,7 +231,7 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
             alpha=0.9,
             rasterized=True,
             label=f"{len(panel.flagged_time):,} flagged ({quality} drops them)",
-            gid="flagged",
+            gid=element_id(row["lc_id"], "flagged"),
         )
     if panel.binned_time is not None:
         ax.plot(
@@ -239,7 +240,7 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
             color=BINNED,
             linewidth=1.2,
             label=f"binned {_duration(bin_s)}",
-            gid="binned",
+            gid=element_id(row["lc_id"], "binned"),
         )
     cdpp = f" · CDPP(1 h) {row['cdpp_1h']:.0f} ppm" if row["cdpp_1h"] is not None else ""
     ax.set_title(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError
 from ..materialize import BinWidthWarning, MaterializeOptions
 from ..materialize.sets import set_record
-from .common import GOOD, new_figure, period_label, robust_limits
+from .common import GOOD, element_id, new_figure, period_label, robust_limits
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -85,7 +85,17 @@ def plot_grid(lcs: LightCurveSet, *, max_lightcurves: int = DEFAULT_MAX, title: 
     for ax in axes[len(units) :]:
         ax.remove()
     for ax, lc in zip(axes, units, strict=False):
-        ax.plot(lc.time, lc.flux, ".", color=GOOD, markersize=1.0, alpha=0.8, rasterized=True, gid="good")
+        ax.set_gid(element_id(lc.lc_id))
+        ax.plot(
+            lc.time,
+            lc.flux,
+            ".",
+            color=GOOD,
+            markersize=1.0,
+            alpha=0.8,
+            rasterized=True,
+            gid=element_id(lc.lc_id, "good"),
+        )
         limits = robust_limits(lc.flux)
         if limits:
             ax.set_ylim(*limits)
