@@ -3,6 +3,7 @@ the images are not blank, formats follow the extension, and outputs obey the sam
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -218,3 +219,12 @@ def test_svg_and_pdf_by_extension_from_the_command(lake: Lake, tmp_path: Path) -
         cli.app, ["--lake", str(lake.path), "plot", "set", "everything", "--max", "2", "-o", str(grid)]
     )
     assert result.exit_code == 0 and grid.read_text().count('id="lc-') >= 2
+
+
+def test_readme_links_every_quick_look_image_made_from_the_samples() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\((data/samples/plots/[^)]+\.png)\)", readme))
+    made = {str(p.relative_to(REPO)) for p in (SAMPLES / "plots").glob("*")}
+    assert linked == made and len(made) == 4
+    provenance = (SAMPLES / "README.md").read_text(encoding="utf-8")
+    assert all(f"--out {path}" in provenance for path in made)

@@ -215,8 +215,7 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
         panel.flux,
         ".",
         color=GOOD,
-        markersize=1.5,
-        alpha=0.8,
+        markersize=2,
         rasterized=True,
         label=f"{len(panel.time):,} cadences",
         gid=element_id(row["lc_id"], "good"),
@@ -228,7 +227,6 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
             "x",
             color=FLAGGED,
             markersize=2.5,
-            alpha=0.9,
             rasterized=True,
             label=f"{len(panel.flagged_time):,} flagged ({quality} drops them)",
             gid=element_id(row["lc_id"], "flagged"),
@@ -252,7 +250,18 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
     unit = row["flux_unit"] or ""
     ax.set_ylabel("normalized flux" if normalize else f"flux [{unit}]" if unit else "flux", fontsize=8)
     ax.tick_params(labelsize=7)
-    ax.legend(loc="upper right", fontsize=7, markerscale=4, frameon=False)
+    # Above the panel, right of its title: never over the data.
+    ax.legend(
+        loc="lower right",
+        bbox_to_anchor=(1.0, 1.0),
+        ncols=3,
+        fontsize=7,
+        markerscale=3,
+        frameon=False,
+        borderaxespad=0.1,
+        handletextpad=0.2,
+        columnspacing=1.0,
+    )
 
 
 def broken_at_gaps(time: np.ndarray, flux: np.ndarray, bin_s: float | None) -> tuple[np.ndarray, np.ndarray]:

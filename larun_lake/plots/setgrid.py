@@ -92,7 +92,6 @@ def plot_grid(lcs: LightCurveSet, *, max_lightcurves: int = DEFAULT_MAX, title: 
             ".",
             color=GOOD,
             markersize=1.0,
-            alpha=0.8,
             rasterized=True,
             gid=element_id(lc.lc_id, "good"),
         )
