@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from larun_lake import Lake, UsageError, cli
 from larun_lake.plots.common import FLAGGED, element_id
 
+from . import obsgen
 from .conftest import FIXTURES, REPO, run_cli
 
 SAMPLES = REPO / "data" / "samples"
@@ -183,11 +184,11 @@ def test_plot_set_draws_the_first_light_curves_of_a_named_set(lake: Lake) -> Non
 def test_png_is_a_real_picture_with_flagged_points_in_red(lake: Lake, tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "looks" / "hatp2.png"
-    args = ["--lake", str(lake.path), "plot", "lc", "TIC 39903405", "--sector", "24", "--bin", "30m"]
+    args = ["--lake", str(lake.path), "plot", "lc", "TIC 39903405", "--sector", "24", "--author", "TESS-SPOC"]
     result = runner.invoke(cli.app, [*args, "--out", str(out), "--dpi", "60"])
     assert result.exit_code == 0, result.output
     image = mpimg.imread(out)[..., :3]
-    assert image.shape[0] > 300 and image.std() > 0.05  # not blank
+    assert image.shape[0] > 150 and image.std() > 0.05  # not blank
     red = np.array([int(FLAGGED[i : i + 2], 16) / 255 for i in (1, 3, 5)])
     assert (np.abs(image - red).max(axis=2) < 0.15).sum() > 10  # the flagged cadences are drawn
     for extra, message in [([], "exists"), (["--out", str(tmp_path / "x.gif")], "extension .gif"),
@@ -201,24 +202,23 @@ def test_png_is_a_real_picture_with_flagged_points_in_red(lake: Lake, tmp_path: 
     assert result.exit_code == 0 and mpimg.imread(out).shape[0] < image.shape[0]
 
 
-@pytest.mark.slow
-def test_svg_and_pdf_by_extension_from_the_command(lake: Lake, tmp_path: Path) -> None:
+def test_svg_and_pdf_by_extension(lake: Lake, tmp_path: Path) -> None:
     svg = tmp_path / "kic.svg"
-    proc = run_cli(
-        "--lake", str(lake.path), "plot", "lc", "KIC 10002792", "--quality", "hard", "--normalize", "--out", str(svg)
-    )
-    assert proc.returncode == 0, proc.stderr
+    args = ["--lake", str(lake.path), "plot", "lc", "KIC 10002792", "--quality", "hard", "--normalize", "-o", str(svg)]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
     text = svg.read_text()
     assert text.startswith("<?xml") and "<svg" in text and f'id="{element_id(KEPLER_Q2_LC)}"' in text
-    pdf = tmp_path / "coverage.pdf"
-    result = CliRunner().invoke(cli.app, ["--lake", str(lake.path), "plot", "coverage", "--out", str(pdf)])
-    assert result.exit_code == 0, result.output
-    assert pdf.read_bytes().startswith(b"%PDF")
     grid = tmp_path / "grid.svg"
     result = CliRunner().invoke(
         cli.app, ["--lake", str(lake.path), "plot", "set", "everything", "--max", "2", "-o", str(grid)]
     )
-    assert result.exit_code == 0 and grid.read_text().count('id="lc-') >= 2
+    assert result.exit_code == 0 and grid.read_text().count('id="lc-') == 2  # one group per panel
+    # The console script itself, once: exit code and a real PDF.
+    pdf = tmp_path / "coverage.pdf"
+    proc = run_cli("--lake", str(lake.path), "plot", "coverage", "--out", str(pdf))
+    assert proc.returncode == 0 and f"plot coverage -> {pdf}" in proc.stderr, proc.stderr
+    assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_readme_links_every_quick_look_image_made_from_the_samples() -> None:
@@ -228,3 +228,17 @@ def test_readme_links_every_quick_look_image_made_from_the_samples() -> None:
     assert linked == made and len(made) == 4
     provenance = (SAMPLES / "README.md").read_text(encoding="utf-8")
     assert all(f"--out {path}" in provenance for path in made)
+
+
+def test_plot_lc_takes_a_jwst_target_name(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    lake.import_files([obsgen.make_product(obsgen.JWST_TSO_WHTLT, tmp_path / "jwst")])
+    fig = lake.plot("wasp-39")  # target_name, matched as MAST spells it or not
+    rows = _rows(lake, "SELECT lc_id FROM lightcurves WHERE target_name = 'WASP-39'")
+    assert [ax.get_gid() for ax in fig.axes] == [element_id(lc) for lc in sorted(rows)]
+    for ax, lc_id in zip(fig.axes, sorted(rows), strict=True):
+        np.testing.assert_array_equal(_layer(ax, lc_id, "good").get_ydata(), rows[lc_id]["flux"])
+    assert [ax.get_title(loc="left") for ax in fig.axes][1].startswith("JWST · JWST · proposal 2734 · order 2")
+    assert fig.axes[0].get_xlabel() == "time [BJD_TDB − 2400000.5, days]"
+    assert fig.get_suptitle().startswith("WASP-39 · JWST · 2 light curves")
+    assert len(lake.plot_coverage().axes) == 3

@@ -215,7 +215,7 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
         panel.flux,
         ".",
         color=GOOD,
-        markersize=2,
+        markersize=marker_size(len(panel.time)),
         rasterized=True,
         label=f"{len(panel.time):,} cadences",
         gid=element_id(row["lc_id"], "good"),
@@ -241,12 +241,14 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
             gid=element_id(row["lc_id"], "binned"),
         )
     cdpp = f" · CDPP(1 h) {row['cdpp_1h']:.0f} ppm" if row["cdpp_1h"] is not None else ""
+    order = f" · order {row['spectral_order']}" if row["spectral_order"] is not None else ""  # JWST white light
     ax.set_title(
-        f"{row['mission']} · {row['author']} · {period_label(row['period'])} · {row['exptime_s']} s{cdpp}",
+        f"{row['mission']} · {row['author']} · {period_label(row['period'])}{order} · {row['exptime_s']} s{cdpp}",
         fontsize=9,
         loc="left",
     )
     ax.set_xlabel(_time_label(row), fontsize=8)
+    ax.ticklabel_format(axis="x", useOffset=False)  # whole days, never "+5.979e4"
     unit = row["flux_unit"] or ""
     ax.set_ylabel("normalized flux" if normalize else f"flux [{unit}]" if unit else "flux", fontsize=8)
     ax.tick_params(labelsize=7)
@@ -262,6 +264,11 @@ def draw_panel(ax: Axes, panel: Panel, *, quality: str | int, normalize: bool, b
         handletextpad=0.2,
         columnspacing=1.0,
     )
+
+
+def marker_size(n_points: int) -> float:
+    """Dots small enough for a 20,000-cadence sector, big enough to see for a 20-integration JWST visit."""
+    return 2.0 if n_points > 2000 else 3.0 if n_points > 200 else 4.5
 
 
 def broken_at_gaps(time: np.ndarray, flux: np.ndarray, bin_s: float | None) -> tuple[np.ndarray, np.ndarray]:
