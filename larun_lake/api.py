@@ -387,6 +387,32 @@ class Lake:
         return spectrum_frame(self, "spectral_timeseries", obs_id=obs_id, spec_id=spec_id, target_name=target_name,
                               mission=mission, instrument=instrument, spectral_order=spectral_order, format=format)
 
+    # -- quick looks (matplotlib figures; see larun_lake/plots) -----------------------------------
+    def plot(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
+             campaign: int | None = None, author: str | None = None, quality: str | int = "default",
+             normalize: bool = False, bin: str | float | None = None):  # -> matplotlib.figure.Figure
+        """One target's light curves, a panel per light curve: kept cadences, the ones `quality` drops marked,
+        an optional `bin` overlay ('30min'); `target` as harvest takes it ('TIC 25155310') or a JWST name.
+
+        >>> lake.plot("KIC 10002792", quality="hard", normalize=True).savefig("kic.svg")
+        """
+        from .plots import plot_lightcurves
+
+        return plot_lightcurves(self, target, sector=sector, quarter=quarter, campaign=campaign, author=author,
+                                quality=quality, normalize=normalize, bin=bin)
+
+    def plot_coverage(self):  # -> matplotlib.figure.Figure
+        """The lake's targets on the sky coloured by their number of periods, and light curves per period."""
+        from .plots import plot_coverage
+
+        return plot_coverage(self)
+
+    def plot_set(self, name: str, *, max_lightcurves: int = 12):  # -> matplotlib.figure.Figure
+        """A grid of the first `max_lightcurves` light curves of a named materialized set, as the lake gives it now."""
+        from .plots import plot_set
+
+        return plot_set(self, name, max_lightcurves=max_lightcurves)
+
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""
         return QueryResult(list_sets(self.catalog))

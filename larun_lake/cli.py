@@ -381,6 +381,10 @@ from . import cli_harvest, cli_sets  # noqa: E402  (commands register themselves
 cli_harvest.register(app, handled)
 cli_sets.install(app, handled)
 
+from . import cli_plot  # noqa: E402
+
+cli_plot.register(app, handled)
+
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: the whole app inside the error boundary, exiting with its code."""

@@ -36,14 +36,17 @@ def readme_command_1() -> list[list[str]]:
 
 
 def test_readme_lists_every_sample_with_its_size_and_sha256() -> None:
-    files = {p.name: p for p in SAMPLES.iterdir() if p.name not in ("README.md", ".gitattributes")}
+    files = {p.name: p for p in SAMPLES.iterdir() if p.name not in ("README.md", ".gitattributes", "plots")}
     entries = listed()
     assert sorted(entries) == sorted(files)
     for name, (size, sha256) in entries.items():
         data = files[name].read_bytes()
         assert len(data) == size, name
         assert hashlib.sha256(data).hexdigest() == sha256, name
-    assert sum(size for size, _ in entries.values()) <= 5_000_000
+    # plots/: the README's quick-look images, made from these samples (kept small)
+    plots = list((SAMPLES / "plots").iterdir())
+    assert all(p.suffix == ".png" and p.stat().st_size < 110_000 for p in plots), plots
+    assert sum(size for size, _ in entries.values()) + sum(p.stat().st_size for p in plots) <= 5_000_000
 
 
 def test_samples_are_one_light_curve_of_each_kind(tmp_path: Path) -> None:

@@ -198,6 +198,12 @@ class LightCurveSet:
 
             return lk.LightCurveCollection([lc.to_lightkurve() for lc in self])
 
+    def plot(self, *, max_lightcurves: int = 12):  # -> matplotlib.figure.Figure
+        """A grid of the set's first `max_lightcurves` light curves (reads only the batches that hold them)."""
+        from ..plots import plot_grid
+
+        return plot_grid(self, max_lightcurves=max_lightcurves, title="light curve set")
+
     # -- writing -------------------------------------------------------------------------------
     def write(
         self, path: str | Path, *, format: str = "parquet", overwrite: bool = False, name: str | None = None

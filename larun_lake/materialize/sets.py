@@ -155,6 +155,15 @@ class SetStatus:
         return f"set {self.name}: CHANGED since it was made: " + "; ".join(parts)
 
 
+def set_record(catalog: Catalog, name: str) -> dict[str, Any]:
+    """One named set's catalog record (its statement, options, counts, output), or a UsageError."""
+    with catalog.read(sandbox=False, surface=False) as con:
+        record = _record(con, name)
+    if record is None:
+        raise UsageError(f"no materialized set named {name!r}", hint="see 'larun-lake sets list'")
+    return record
+
+
 def set_status(catalog: Catalog, name: str) -> SetStatus:
     """Re-run a set's statement with its options and compare members and versions."""
     with catalog.read(sandbox=False, surface=False) as con:  # the set's own rows: no user SQL, no views
