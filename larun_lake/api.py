@@ -387,6 +387,15 @@ class Lake:
         return spectrum_frame(self, "spectral_timeseries", obs_id=obs_id, spec_id=spec_id, target_name=target_name,
                               mission=mission, instrument=instrument, spectral_order=spectral_order, format=format)
 
+    def schema(self, table: str | None = None) -> QueryResult:
+        """Every table, view and macro of the SQL surface (or one), each column with its type, unit and meaning.
+
+        >>> lake.schema("lightcurves").df()[["column_name", "data_type", "unit", "description"]]
+        """
+        from .describe import describe_schema
+
+        return QueryResult(describe_schema(self.catalog, table))
+
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""
         return QueryResult(list_sets(self.catalog))

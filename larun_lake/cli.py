@@ -360,10 +360,11 @@ def rebuild_catalog_cmd(ctx: typer.Context) -> None:
     raise typer.Exit(EXIT_OK if report.verify.consistent else EXIT_PARTIAL)
 
 
-from . import cli_harvest, cli_sets  # noqa: E402  (commands register themselves on the app)
+from . import cli_harvest, cli_schema, cli_sets  # noqa: E402  (commands register themselves on the app)
 
 cli_harvest.register(app, handled)
 cli_sets.install(app, handled)
+cli_schema.install(app, handled)
 
 
 def main(argv: list[str] | None = None) -> None:
