@@ -406,7 +406,7 @@ class Lake:
         """
         from .lake.forget import forget
 
-        with self.catalog.writing("forget"):
+        with nullcontext() if dry_run else self.catalog.writing("forget"):  # a dry run only reads
             report = forget(self.catalog, set_name=set, target=target, run_id=run, superseded=superseded,
                             older_than=older_than, dry_run=dry_run)
             if not dry_run:
