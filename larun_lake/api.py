@@ -413,6 +413,32 @@ class Lake:
 
         return plot_set(self, name, max_lightcurves=max_lightcurves)
 
+    def schema(self, table: str | None = None) -> QueryResult:
+        """Every table, view and macro of the SQL surface (or one), each column with its type, unit and meaning.
+
+        >>> lake.schema("lightcurves").df()[["column_name", "data_type", "unit", "description"]]
+        """
+        from .describe import describe_schema
+
+        return QueryResult(describe_schema(self.catalog, table))
+
+    def forget(self, *, set: str | None = None, target: str | None = None, run: str | None = None,
+               superseded: bool = False, older_than: str | None = None, dry_run: bool = False):  # -> ForgetReport
+        """Take one thing out of the lake, catalog rows and data together: a named set (its output too, when
+        its manifest says the set wrote it), a target's light curves ('TIC 25155310'), the light curves a run
+        ingested, or superseded versions (`older_than` '30d': only those replaced that long ago).
+
+        >>> lake.forget(target="TIC 25155310", dry_run=True).summary()
+        """
+        from .lake.forget import forget
+
+        with nullcontext() if dry_run else self.catalog.writing("forget"):  # a dry run only reads
+            report = forget(self.catalog, set_name=set, target=target, run_id=run, superseded=superseded,
+                            older_than=older_than, dry_run=dry_run)
+            if not dry_run:
+                self.catalog.publish_snapshot()
+        return report
+
     def sets(self) -> QueryResult:
         """Named materialized sets, newest first."""
         return QueryResult(list_sets(self.catalog))

@@ -376,10 +376,12 @@ def rebuild_catalog_cmd(ctx: typer.Context) -> None:
     raise typer.Exit(EXIT_OK if report.verify.consistent else EXIT_PARTIAL)
 
 
-from . import cli_harvest, cli_sets  # noqa: E402  (commands register themselves on the app)
+from . import cli_forget, cli_harvest, cli_schema, cli_sets  # noqa: E402  (commands register themselves)
 
 cli_harvest.register(app, handled)
 cli_sets.install(app, handled)
+cli_schema.install(app, handled)
+cli_forget.install(app, handled)
 
 from . import cli_plot  # noqa: E402
 

@@ -32,6 +32,7 @@ from .plan import CADENCE_FIELDS, DICTIONARY_FIELDS, PLAIN_SCHEMA
 from .sets import build_manifest, existing_hash, record_set
 from .target import FOLDER_FORMAT, LocalTarget, SetTarget, Staged, set_target
 from .tasks import TaskEngine
+from .timesystem import time_systems, with_time_systems
 
 if TYPE_CHECKING:
     from .lcset import LightCurveSet, MaterializedLightCurve
@@ -182,7 +183,8 @@ def _check_name_free(lcs: LightCurveSet, name: str, overwrite: bool) -> None:
 
 # -- writers -------------------------------------------------------------------------------------
 def _write_parquet(lcs: LightCurveSet, sink, engine: TaskEngine | None = None) -> None:
-    with pq.ParquetWriter(sink, lcs.schema, **_PARQUET_OPTIONS) as writer:
+    schema = with_time_systems(lcs.schema, time_systems(lcs.members))
+    with pq.ParquetWriter(sink, schema, **_PARQUET_OPTIONS) as writer:
         for table in lcs.iter_batches(engine):
             writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
@@ -194,7 +196,8 @@ def _write_csv(lcs: LightCurveSet, sink) -> None:
 
 
 def _write_nested(lcs: LightCurveSet, sink) -> None:
-    with pq.ParquetWriter(sink, NESTED_SCHEMA, compression="zstd") as writer:
+    schema = with_time_systems(NESTED_SCHEMA, time_systems(lcs.members))
+    with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
         for units in lcs.iter_unit_batches():
             writer.write_table(nested_table(units))
 

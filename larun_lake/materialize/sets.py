@@ -24,6 +24,7 @@ from ..sqlfiles import load_sql
 from .options import MaterializeOptions
 from .select import Selection, resolve
 from .target import output_present
+from .timesystem import time_systems
 
 MANIFEST_VERSION = 1
 
@@ -67,6 +68,8 @@ def build_manifest(
             "input_cadences": int(sum(lcs.members.column("row_count").to_pylist())),
             "unmatched_lc_ids": lcs.selection.n_unmatched,
         },
+        # How to read `time`: per mission and author, its system and BJD reference (time + bjdrefi + bjdreff = BJD).
+        "time_systems": time_systems(lcs.members),
         "lake": lcs.catalog.layout.url,
         "created_at": datetime.now(UTC).isoformat(),
         "software": software_versions(),

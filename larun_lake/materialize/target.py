@@ -421,3 +421,54 @@ def output_present(output: str | None) -> bool:
         parent, name = posixpath.split(parsed.path.lstrip("/"))
         return Storage.from_url(f"{parsed.scheme}://{parsed.netloc}/{parent}").exists(name)
     return files.taken(Path(output))
+
+
+# -- forgetting a set ----------------------------------------------------------------------------
+def owned_outputs(record: dict[str, Any], layout: LakeLayout) -> tuple[list[str], str | None]:
+    """What a recorded set wrote and may take away with it: its output and manifest, as the set record
+    names them, when the manifest there is still this set's (same name, content hash and output) and the
+    output is still what the set wrote (a file, or a folder of FITS files only), outside the lake.
+
+    Returns (the paths or URLs present, None), or ([], why nothing may be removed)."""
+    output, manifest_at = str(record["output_path"]), str(record["manifest_path"])
+    if is_remote(output):
+        target = ObjectTarget(output, layout)
+        read_manifest = functools.partial(target.folder.read_bytes, target.manifest_name)
+    else:
+        target = LocalTarget(Path(output), layout)
+        read_manifest = Path(manifest_at).read_bytes
+    if target.manifest_display != manifest_at:
+        return [], f"its manifest {manifest_at} is not beside its output"
+    try:
+        manifest = json.loads(read_manifest())
+    except (OSError, ValueError):
+        return [], f"its manifest {manifest_at} is gone or unreadable, so the output cannot be told to be the set's"
+    written = manifest.get("output") if isinstance(manifest, dict) else None
+    if (
+        manifest.get("name") != record["name"]
+        or manifest.get("content_hash") != record["content_hash"]
+        or not isinstance(written, dict)
+        or str(written.get("path")) != output
+    ):
+        return [], f"{manifest_at} now describes another set's output"
+    if isinstance(target, ObjectTarget):
+        target._check_outside_lake()
+        present = [target.display] if target.folder.exists(target.name) else []
+        return [*present, target.manifest_display], None
+    path = target.path
+    real, lake = Path(os.path.realpath(path)), Path(os.path.realpath(layout.protected_root))
+    if real.is_relative_to(lake) or lake.is_relative_to(real):
+        return [], f"{path} is inside or holds the lake"
+    if files.is_dir(path) and not _earlier_fits_set(path):
+        return [], f"{path} is a folder that holds more than the set's FITS files"
+    present = [str(path)] if files.taken(path) else []
+    return [*present, manifest_at], None
+
+
+def remove_outputs(paths: list[str], layout: LakeLayout) -> None:
+    """Remove what `owned_outputs` returned: the output first, its manifest (which proves it the set's) last."""
+    for entry in paths:
+        if is_remote(entry):
+            ObjectTarget(entry, layout).remove_output()
+        else:
+            files.remove_any(Path(entry))
