@@ -364,12 +364,11 @@ class Lake:
         >>> lc = lake.lightcurve("TIC 25155310", sector=1)
         >>> lc.flatten().fold(period=4.18).plot()
         """
-        from .materialize.by_target import Narrowing, find_lightcurves, only_one, read_lightcurves
+        from .materialize.by_target import Narrowing, target_lightcurves
 
         options = MaterializeOptions.create(flux=flux, quality=quality, remove_nans=False)
         narrowing = Narrowing(sector, quarter, campaign, author, exptime)
-        row = only_one(target, find_lightcurves(self, target, narrowing))
-        return read_lightcurves(self, [row["lc_id"]], options)[0]
+        return target_lightcurves(self, target, narrowing, options, one=True)[0]
 
     def lightcurves(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
                     campaign: int | None = None, author: str | None = None, exptime: float | None = None,
@@ -378,11 +377,11 @@ class Lake:
         `lightcurve`), oldest period first."""
         import lightkurve as lk
 
-        from .materialize.by_target import Narrowing, find_lightcurves, read_lightcurves
+        from .materialize.by_target import Narrowing, target_lightcurves
 
         options = MaterializeOptions.create(flux=flux, quality=quality, remove_nans=False)
-        rows = find_lightcurves(self, target, Narrowing(sector, quarter, campaign, author, exptime))
-        return lk.LightCurveCollection(read_lightcurves(self, [r["lc_id"] for r in rows], options))
+        narrowing = Narrowing(sector, quarter, campaign, author, exptime)
+        return lk.LightCurveCollection(target_lightcurves(self, target, narrowing, options, one=False))
 
     def pixels(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
                campaign: int | None = None, author: str | None = None, cutout_size: int | str | None = None,

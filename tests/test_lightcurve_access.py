@@ -1,4 +1,5 @@
-"""Lake.lightcurve / Lake.lightcurves: one call gives what lightkurve.read gives for the same file."""
+"""Access from Python and notebooks: Lake.lightcurve(s) give what lightkurve.read gives for the same file;
+a set's items convert to lightkurve; query results and sets render as HTML tables."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from larun_lake import Lake, LarunLakeError, UsageError
 from larun_lake.errors import NotInLakeError
 
 from .conftest import FIXTURES, K2_C4, KEPLER_Q2, QLP_S24, REPO, SPOC_S1, TESS_SPOC_FFI
-from .obsgen import JWST_TSO_WHTLT, make_product
+from .obsgen import JWST_TSO_WHTLT, jwst_stage3_name, make_product
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # lightkurve warns about optional extras at import
@@ -21,6 +22,7 @@ with warnings.catch_warnings():
 
 SPOC_S24 = REPO / "data" / "samples" / "tess2020106103520-s0024-0000000039903405-0180-s_lc.fits"
 SPOC_S25 = FIXTURES / "tess_spoc" / "tess2020133194932-s0025-0000000039903405-0182-s_lc.fits"
+MARKUP = "HAT-P-1 <b>&amp;</b>"
 # Header values users read from lc.meta, compared with lightkurve's where the file has them.
 KEY_META = [
     "EXPOSURE",
@@ -58,11 +60,14 @@ KEY_META = [
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     """The samples (TIC 39903405 by SPOC, TESS-SPOC and QLP in sector 24; Kepler; K2), SPOC sector 25 of the
-    same star, TIC 25155310, a TESS-SPOC FFI light curve and a JWST white-light curve of two orders."""
+    same star, TIC 25155310, a TESS-SPOC FFI light curve, a JWST white-light curve of two orders and one of a
+    target whose name holds markup."""
     root = tmp_path_factory.mktemp("access")
     whtlt = make_product(JWST_TSO_WHTLT, root / "jwst")
+    marked = make_product(jwst_stage3_name(1366, 4, "t001", "niriss_clear", "whtlt"), root / "jwst", target=MARKUP,
+                          orders=(1,))  # fmt: skip
     lake = Lake(root / "lake")
-    lake.import_files([REPO / "data" / "samples", SPOC_S25, SPOC_S1, TESS_SPOC_FFI, whtlt])
+    lake.import_files([REPO / "data" / "samples", SPOC_S25, SPOC_S1, TESS_SPOC_FFI, whtlt, marked])
     return lake
 
 
@@ -118,10 +123,10 @@ def test_lightcurve_equals_lightkurve_read(lake: Lake, target, options: dict, pa
 
 
 def test_flatten_fold_and_periodogram_as_on_the_file(lake: Lake) -> None:
-    lc, ref = lake.lightcurve("TIC 25155310"), _lk_read(SPOC_S1)
+    lc, ref = lake.lightcurve("KIC 10002792"), _lk_read(KEPLER_Q2)
     # float32 sums differ in the last bits between the file's big-endian arrays and native ones
     np.testing.assert_allclose(lc.flatten().flux.value, ref.flatten().flux.value, rtol=1e-5)
-    folded, ref_folded = lc.fold(period=4.17, epoch_time=1326.5), ref.fold(period=4.17, epoch_time=1326.5)
+    folded, ref_folded = lc.fold(period=4.17, epoch_time=170.5), ref.fold(period=4.17, epoch_time=170.5)
     np.testing.assert_array_equal(folded.time.value, ref_folded.time.value)
     np.testing.assert_array_equal(folded.sap_flux.value, ref_folded.sap_flux.value)
     periodogram, ref_periodogram = lc.normalize().to_periodogram(), ref.normalize().to_periodogram()
@@ -183,3 +188,68 @@ def test_nothing_found_and_bad_requests(lake: Lake) -> None:
         lake.lightcurve("TIC 25155310", flux="kspsap_flux")
     with pytest.raises(UsageError, match="unknown flux column"):
         lake.lightcurve("TIC 25155310", flux="pdc")
+
+
+# -- iterating a set ----------------------------------------------------------------------------------
+def test_set_items_stay_light_and_convert_to_lightkurve_one_by_one(lake: Lake) -> None:
+    """Iteration yields the lake's own light curves (numpy columns, members); each converts on demand."""
+    lcs = lake.materialize("SELECT lc_id FROM lightcurves WHERE tic_id = 39903405", normalize=True)
+    items = list(lcs)
+    assert [type(lc).__name__ for lc in items] == ["MaterializedLightCurve"] * 4
+    whole = lcs.to_lightkurve()
+    for item, expected in zip(items, whole, strict=True):
+        lc = item.to_lightkurve()
+        assert isinstance(lc, lk.TessLightCurve) and lc.meta["LC_ID"] == item.lc_id
+        np.testing.assert_array_equal(lc.flux.value, expected.flux.value)
+        np.testing.assert_array_equal(lc.time.value, item.time)
+        assert lc.meta["TIMEDEL"] == pytest.approx(item.members[0]["cadence_s"] / 86400)
+    spoc = next(i for i in items if i.lc_id == "TESS:SPOC:39903405:s0024:120").to_lightkurve()
+    assert spoc.meta["EXPOSURE"] == pytest.approx(_lk_read(SPOC_S24).meta["EXPOSURE"], rel=1e-12)
+    qlp = next(i for i in items if i.lc_id.startswith("TESS:QLP")).to_lightkurve()
+    assert qlp.meta["NORMALIZED"] and qlp.flux.unit == ""  # QLP's flux is normalized by the pipeline
+
+
+# -- notebooks ------------------------------------------------------------------------------------------
+def test_query_result_html_shows_first_and_last_rows_and_the_size(lake: Lake) -> None:
+    result = lake.sql("SELECT i, i * 0.5 AS half, 'row ' || i AS label FROM range(50) t(i) ORDER BY i")
+    page = result._repr_html_()
+    cells = [c.split("</td>")[0] for c in page.split("<td>")[1:]]
+    assert cells[:3] == ["0", "0.0", "row 0"] and cells[-3:] == ["49", "24.5", "row 49"]
+    assert "row 9" in page and "row 40" in page and "row 10<" not in page and "row 39<" not in page
+    assert len(cells) == 21 * 3 and cells[30:33] == ["…"] * 3  # 10 + 10 rows and the ellipsis row between
+    assert "50 rows × 3 columns" in page and "<th>half</th>" in page
+    small = lake.sql("SELECT lc_id, n_cadences FROM lightcurves WHERE tic_id = 25155310")._repr_html_()
+    assert "TESS:SPOC:25155310:s0001:120" in small and "…" not in small and "1 row × 2 columns" in small
+
+
+def test_query_result_html_escapes_values_and_names_and_shortens_long_ones(lake: Lake) -> None:
+    page = lake.sql(
+        "SELECT '<script>alert(1)</script>' AS \"<b>name</b>\", NULL AS missing, repeat('x', 500) AS long, "
+        "'nan'::DOUBLE AS f, " + ", ".join(f"{i} AS c{i}" for i in range(30))
+    )._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<th>&lt;b&gt;name&lt;/b&gt;</th>" in page and "<i>NULL</i>" in page and "NaN" in page
+    assert "x" * 79 + "…" in page and "x" * 80 not in page
+    assert "<th>c7</th>" in page and "<th>c29</th>" in page and "<th>c8</th>" not in page  # 12 first, 12 last
+    assert "1 row × 34 columns" in page
+
+
+def test_set_html_has_one_row_per_light_curve_without_reading_cadences(lake: Lake, monkeypatch) -> None:
+    lcs = lake.materialize("SELECT lc_id FROM lightcurves WHERE mission IN ('TESS', 'JWST')", quality="hard")
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the notebook view read cadences")
+
+    monkeypatch.setattr(type(lcs), "_batches", no_reading)
+    page = lcs._repr_html_()
+    rows = page.split("<tr>")[1:]  # the header row has a style
+    assert len(rows) == lcs.members.num_rows == 9
+    spoc = next(r for r in rows if "TESS:SPOC:25155310:s0001:120" in r)
+    cells = [c.split("</td>")[0] for c in spoc.split("<td>")[1:]]
+    n_cadences = lake.sql("SELECT n_cadences FROM lightcurves WHERE tic_id = 25155310").fetchall()[0][0]
+    assert cells == ["TESS:SPOC:25155310:s0001:120", "TESS", "SPOC", "TIC 25155310", "s0001", "120", str(n_cadences)]
+    assert "<th>target</th>" in page and "<th>cadences</th>" in page
+    assert "9 light curves; flux=auto, quality=hard, remove_nans=True" in page
+    assert "HAT-P-1 &lt;b&gt;&amp;amp;&lt;/b&gt;" in page and "<b>&amp;" not in page
+    stitched = lake.materialize("SELECT lc_id FROM lightcurves WHERE tic_id = 39903405", stitch=True)
+    assert "4 light curves in 3 stitched series" in stitched._repr_html_()

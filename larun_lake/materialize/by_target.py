@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pyarrow as pa
 
 from .. import kinds
@@ -95,11 +96,23 @@ def target_params(target: str | int) -> dict[str, Any]:
     return params
 
 
-def find_lightcurves(lake: Lake, target: str | int, narrowing: Narrowing) -> list[dict[str, Any]]:
-    """The target's current light curves that the options pick; NotInLakeError when there are none."""
+def target_lightcurves(
+    lake: Lake, target: str | int, narrowing: Narrowing, options: MaterializeOptions, *, one: bool
+) -> list:
+    """lightkurve objects of the target's light curves that the options pick (exactly one with `one`),
+    oldest period first; one short catalog connection finds and places them, then their rows are read."""
     with lake.catalog.read(data=False) as con:
-        found = con.sql(load_sql("materialize/target_lightcurves.sql"), params=target_params(target))
-        rows = found.to_arrow_table().to_pylist()
+        picked = find_lightcurves(con, target, narrowing)
+        if one:
+            picked = [only_one(target, picked)]
+        members = placed_members(con, [r["lc_id"] for r in picked], options)
+    return read_lightcurves(lake, members, options)
+
+
+def find_lightcurves(con: duckdb.DuckDBPyConnection, target: str | int, narrowing: Narrowing) -> list[dict[str, Any]]:
+    """The target's current light curves that the options pick; NotInLakeError when there are none."""
+    found = con.sql(load_sql("materialize/target_lightcurves.sql"), params=target_params(target))
+    rows = found.to_arrow_table().to_pylist()
     if not rows:
         raise NotInLakeError(
             f"the lake has no light curve of {target!r}",
@@ -163,14 +176,15 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-def read_lightcurves(lake: Lake, lc_ids: list[str], options: MaterializeOptions) -> list:
-    """lightkurve objects of current light curves, in the catalog's canonical order, every column kept."""
-    with lake.catalog.read(data=False) as con:
-        con.execute(
-            "CREATE TEMP TABLE materialize_keys AS " + load_sql("materialize/keys_given.sql"), {"lc_ids": lc_ids}
-        )
-        params = {"preset": options.preset, "bitmask": options.bitmask, "stitch": False}
-        members = con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
+def placed_members(con: duckdb.DuckDBPyConnection, lc_ids: list[str], options: MaterializeOptions) -> pa.Table:
+    """The light curves as a set's members: where their rows sit, their bitmask (see resolve.sql)."""
+    con.execute("CREATE TEMP TABLE materialize_keys AS " + load_sql("materialize/keys_given.sql"), {"lc_ids": lc_ids})
+    params = {"preset": options.preset, "bitmask": options.bitmask, "stitch": False}
+    return con.sql(load_sql("materialize/resolve.sql"), params=params).to_arrow_table()
+
+
+def read_lightcurves(lake: Lake, members: pa.Table, options: MaterializeOptions) -> list:
+    """lightkurve objects of the members, in their order, every stored column kept."""
     rows = members.to_pylist()
     options.check_available(Counter((r["mission"], r["author"]) for r in rows))
     plan = Plan(lake.layout.store, members, options)
