@@ -90,7 +90,12 @@ def _unit(column) -> str | None:
     ("target", "options", "path", "read_options"),
     [
         ("TIC 25155310", {}, SPOC_S1, {}),
-        (25155310, {"flux": "sap", "quality": "hard"}, SPOC_S1, {"flux_column": "sap_flux", "quality_bitmask": "hard"}),
+        (
+            np.int64(25155310),
+            {"flux": "sap", "quality": "hard"},
+            SPOC_S1,
+            {"flux_column": "sap_flux", "quality_bitmask": "hard"},
+        ),
         ("TIC 39903405", {"sector": 24, "author": "qlp"}, QLP_S24, {}),
         ("TIC 39903405", {"sector": 25}, SPOC_S25, {}),
         ("TIC 33910247", {"quality": "none"}, TESS_SPOC_FFI, {"quality_bitmask": "none"}),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ..api import Lake
 
 MAX_LISTED = 6  # light curves named in a message before '...'
+PERIODS = ("sector", "quarter", "campaign")  # the options (and catalog columns) naming a period
 
 
 def _period_options() -> dict[str, str]:
@@ -48,19 +50,18 @@ class Narrowing:
     exptime: float | None = None
 
     def __post_init__(self) -> None:
-        periods = [(n, v) for n, v in (("sector", self.sector), ("quarter", self.quarter),
-                                       ("campaign", self.campaign)) if v is not None]  # fmt: skip
+        periods = [(n, getattr(self, n)) for n in PERIODS if getattr(self, n) is not None]
         if len(periods) > 1:
             raise UsageError(
                 f"give one of sector, quarter and campaign, not {' and '.join(n for n, _ in periods)}",
                 hint="a light curve covers one sector (TESS), quarter (Kepler) or campaign (K2)",
             )
         for name, value in [*periods, ("exptime", self.exptime)]:
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or value <= 0):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, Real) or value <= 0):
                 raise UsageError(f"{name}={value!r} is not a positive number", hint=f"e.g. {name}=1")
 
     def matches(self, row: dict[str, Any]) -> bool:
-        for column in ("sector", "quarter", "campaign"):
+        for column in PERIODS:
             wanted = getattr(self, column)
             if wanted is not None and row[column] != wanted:
                 return False
@@ -76,8 +77,8 @@ class Narrowing:
 def target_params(target: str | int) -> dict[str, Any]:
     """The catalog keys a target names (see sql/materialize/target_lightcurves.sql)."""
     params: dict[str, Any] = {"text": None, "tic_id": None, "mission": None, "target_id": None}
-    if isinstance(target, int) and not isinstance(target, bool):
-        params["tic_id"] = target
+    if isinstance(target, Integral) and not isinstance(target, bool):
+        params["tic_id"] = int(target)
         return params
     text = str(target).strip()
     params["text"] = text
