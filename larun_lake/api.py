@@ -18,7 +18,7 @@ from .ingest.importer import IngestReport, ProgressFn, import_paths
 from .lake.rebuild import RebuildReport, rebuild_catalog
 from .lake.verify import VerifyReport, verify_lake
 from .layout import LakeLayout
-from .materialize import Fetcher, LightCurveSet, SetStatus, list_sets, set_status
+from .materialize import Fetcher, LightCurveSet, MaterializeOptions, SetStatus, list_sets, set_status
 from .materialize import materialize as materialize_set
 from .pixels.spec import aperture_spec
 from .query import QueryResult, run_sql
@@ -352,6 +352,36 @@ class Lake:
         return materialize_set(self, sql, flux=flux, quality=quality, remove_nans=remove_nans, normalize=normalize,
                                bin=bin, stitch=stitch, stitch_prefer=stitch_prefer, fetcher=fetcher,
                                threads=threads, memory_limit=memory_limit)
+
+    def lightcurve(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
+                   campaign: int | None = None, author: str | None = None, exptime: float | None = None,
+                   flux: str = "auto", quality: str | int = "default"):  # -> lightkurve.LightCurve
+        """One light curve of a target as lightkurve gives it: every column of the lake and the header meta.
+
+        `target`: 'TIC 25155310' (an int is a TIC id), 'KIC ...', 'EPIC ...', a JWST/HST target_name, or an
+        lc_id. When several light curves match, a UsageError names the options that pick one.
+
+        >>> lc = lake.lightcurve("TIC 25155310", sector=1)
+        >>> lc.flatten().fold(period=4.18).plot()
+        """
+        from .materialize.by_target import Narrowing, target_lightcurves
+
+        options = MaterializeOptions.create(flux=flux, quality=quality, remove_nans=False)
+        narrowing = Narrowing(sector, quarter, campaign, author, exptime)
+        return target_lightcurves(self, target, narrowing, options, one=True)[0]
+
+    def lightcurves(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
+                    campaign: int | None = None, author: str | None = None, exptime: float | None = None,
+                    flux: str = "auto", quality: str | int = "default"):  # -> lightkurve.LightCurveCollection
+        """Every light curve of a target the options match, as a lightkurve LightCurveCollection (see
+        `lightcurve`), oldest period first."""
+        import lightkurve as lk
+
+        from .materialize.by_target import Narrowing, target_lightcurves
+
+        options = MaterializeOptions.create(flux=flux, quality=quality, remove_nans=False)
+        narrowing = Narrowing(sector, quarter, campaign, author, exptime)
+        return lk.LightCurveCollection(target_lightcurves(self, target, narrowing, options, one=False))
 
     def pixels(self, target: str | int, *, sector: int | None = None, quarter: int | None = None,
                campaign: int | None = None, author: str | None = None, cutout_size: int | str | None = None,

@@ -83,6 +83,10 @@ class NotALakeError(LarunLakeError):
     """The path given as a lake does not exist or holds no catalog."""
 
 
+class NotInLakeError(LarunLakeError):
+    """The lake holds nothing that matches what was asked for (import or harvest it first)."""
+
+
 class LakeDamagedError(LarunLakeError):
     """The catalog refers to data files that are gone or altered."""
 

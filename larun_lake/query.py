@@ -163,6 +163,11 @@ class QueryResult:
     def __len__(self) -> int:
         return self.table.num_rows
 
+    def _repr_html_(self) -> str:  # Jupyter shows the result as a table
+        from .notebook import html_table
+
+        return html_table(self.table)
+
 
 def run_sql(catalog: Catalog, sql: str, params: list | dict | None = None) -> QueryResult:
     """Run one read-only statement and return its rows."""

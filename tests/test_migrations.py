@@ -51,8 +51,9 @@ def test_migrations_are_numbered_files_and_the_schema_version_is_the_last() -> N
         (3, "materialized_sets"),
         (4, "pixel_files"),
         (5, "observations"),
+        (6, "lightcurve_exposure"),
     ]
-    assert SCHEMA_VERSION == 5
+    assert SCHEMA_VERSION == 6
 
 
 def test_new_lake_records_every_migration(tmp_path: Path) -> None:
@@ -60,8 +61,8 @@ def test_new_lake_records_every_migration(tmp_path: Path) -> None:
     lake.import_files([SAMPLE])
     rows = lake.sql("SELECT version, name, applied_at IS NOT NULL FROM schema_migrations ORDER BY version").fetchall()
     assert rows == [(1, "initial", True), (2, "mast_searches_and_tic", True), (3, "materialized_sets", True),
-                    (4, "pixel_files", True), (5, "observations", True)]
-    assert meta(tmp_path / "lake")["schema_version"] == "5"
+                    (4, "pixel_files", True), (5, "observations", True), (6, "lightcurve_exposure", True)]
+    assert meta(tmp_path / "lake")["schema_version"] == "6"
 
 
 def test_lake_of_the_current_release_is_recorded_as_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -70,8 +71,8 @@ def test_lake_of_the_current_release_is_recorded_as_migrated_and_keeps_its_rows(
     assert proc.returncode == 0, proc.stderr
     rows = catalog_rows(root, "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
     assert rows[:3] == [(1, "initial", None), (2, "mast_searches_and_tic", None), (3, "materialized_sets", None)]
-    assert [r[:2] for r in rows[3:]] == [(4, "pixel_files"), (5, "observations")]  # later releases, applied now
-    assert meta(root)["schema_version"] == "5"
+    assert [r[:2] for r in rows[3:]] == [(4, "pixel_files"), (5, "observations"), (6, "lightcurve_exposure")]
+    assert meta(root)["schema_version"] == "6"  # later releases' migrations, applied now
     assert meta(root)["created_at"] == "2026-11-25T00:02:42.000000+00:00"
     assert catalog_rows(root, "SELECT run_id, n_ingested FROM runs") == [("20261125T000242-165e25", 5)]
     # the stale quality row is replaced by the shipped tables
@@ -90,8 +91,8 @@ def test_lake_of_the_first_release_gets_the_later_migrations(tmp_path: Path) -> 
     )
     rows = catalog_rows(root, "SELECT version, name, applied_at IS NOT NULL FROM schema_migrations ORDER BY version")
     assert rows == [(1, "initial", False), (2, "mast_searches_and_tic", True), (3, "materialized_sets", True),
-                    (4, "pixel_files", True), (5, "observations", True)]
-    assert meta(root)["schema_version"] == "5"
+                    (4, "pixel_files", True), (5, "observations", True), (6, "lightcurve_exposure", True)]
+    assert meta(root)["schema_version"] == "6"
     assert catalog_rows(root, "SELECT count(*) FROM runs")[0][0] == 2
     lake = Lake(root)
     assert lake.sql("SELECT count(*) FROM materialized_sets").fetchall() == [(0,)]
@@ -105,12 +106,12 @@ def with_extra(monkeypatch: pytest.MonkeyPatch, *extra: migrations.Migration) ->
 
 def test_a_later_migration_adds_a_column_to_existing_lakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = old_lake(tmp_path, 3)
-    with_extra(monkeypatch, migrations.Migration(6, "runs_note", "ALTER TABLE runs ADD COLUMN note VARCHAR;"))
+    with_extra(monkeypatch, migrations.Migration(7, "runs_note", "ALTER TABLE runs ADD COLUMN note VARCHAR;"))
     lake = Lake(root)
     assert lake.sql("SELECT run_id, note FROM runs").fetchall() == [("20261125T000242-165e25", None)]
-    assert meta(root)["schema_version"] == "6"
+    assert meta(root)["schema_version"] == "7"
     rows = catalog_rows(root, "SELECT version, name, applied_at IS NOT NULL FROM schema_migrations ORDER BY version")
-    assert rows[-1] == (6, "runs_note", True) and len(rows) == 6
+    assert rows[-1] == (7, "runs_note", True) and len(rows) == 7
     lake.import_files([SAMPLE])  # the writers work with the new column in place
     assert lake.sql("SELECT count(*) FROM runs WHERE note IS NULL").fetchall() == [(2,)]
 
@@ -119,15 +120,15 @@ def test_a_failing_migration_leaves_the_catalog_at_the_previous_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = old_lake(tmp_path, 3)
-    broken = migrations.Migration(6, "broken", "ALTER TABLE runs ADD COLUMN note VARCHAR; SELECT error('boom');")
+    broken = migrations.Migration(7, "broken", "ALTER TABLE runs ADD COLUMN note VARCHAR; SELECT error('boom');")
     with_extra(monkeypatch, broken)
-    with pytest.raises(SchemaVersionError, match=r"schema version 6 \(broken\).*boom"):
+    with pytest.raises(SchemaVersionError, match=r"schema version 7 \(broken\).*boom"):
         Lake(root).sql("SELECT 1")
-    assert meta(root)["schema_version"] == "5"
+    assert meta(root)["schema_version"] == "6"
     assert "note" not in {
         c for (c,) in catalog_rows(root, "SELECT column_name FROM duckdb_columns() WHERE table_name = 'runs'")
     }
-    assert catalog_rows(root, "SELECT max(version) FROM schema_migrations") == [(5,)]
+    assert catalog_rows(root, "SELECT max(version) FROM schema_migrations") == [(6,)]
 
 
 @pytest.mark.parametrize("args", [["status"], ["sql", "SELECT 1"], ["import", str(SAMPLE)], ["verify"]])
@@ -135,12 +136,12 @@ def test_lake_from_a_newer_version_is_refused_naming_both_versions(tmp_path: Pat
     root = tmp_path / "lake"
     Lake(root).import_files([SAMPLE])
     con = duckdb.connect(str(root / "catalog.duckdb"))
-    con.execute("INSERT INTO schema_migrations VALUES (6, 'from_the_future', now())")
-    con.execute("UPDATE lake_meta SET value = '6' WHERE key = 'schema_version'")
+    con.execute("INSERT INTO schema_migrations VALUES (7, 'from_the_future', now())")
+    con.execute("UPDATE lake_meta SET value = '7' WHERE key = 'schema_version'")
     con.close()
     before = (root / "catalog.duckdb").read_bytes()
     proc = run_cli("--lake", str(root), *args)
     assert proc.returncode == 3, proc.stderr
-    assert "schema version 6" in proc.stderr and "up to 5" in proc.stderr, proc.stderr
+    assert "schema version 7" in proc.stderr and "up to 6" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert (root / "catalog.duckdb").read_bytes() == before

@@ -28,6 +28,7 @@ META_COLUMNS = (
     "segment",
     "exptime_s",
     "cadence_s",
+    "exposure_d",
     "n_cadences",
     "n_good",
     "time_start",

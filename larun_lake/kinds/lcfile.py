@@ -144,6 +144,7 @@ def _metadata(ff, kind, table_header, exptime, target_id, number, period, segmen
         "segment": segment,
         "exptime_s": exptime,
         "cadence_s": timedel * 86400.0,
+        "exposure_d": _float(table_header.get("EXPOSURE")),
         "n_cadences": len(time),
         "n_good": n_good,
         "time_start": _float(np.nanmin(time)) if np.isfinite(time).any() else None,

@@ -150,6 +150,24 @@ def _read_file_part(
     return out
 
 
+def cadence_mask(time: np.ndarray, quality: np.ndarray, bitmask: int) -> np.ndarray:
+    """The cadences lightkurve keeps: those with a time and none of the mask's quality bits."""
+    return ~np.isnan(time) & ((quality & bitmask) == 0)
+
+
+def read_stored_rows(plan: Plan, columns: list[str]) -> dict[int, pa.Table]:
+    """Each member's stored rows as they are (no mask), with `columns`: for the few light curves
+    of one target, read in this thread."""
+    files = _FileIndex(plan.store, plan.file_sizes)
+    by_file: dict[str, list[int]] = {}
+    for i, rel in enumerate(plan.files):
+        by_file.setdefault(rel, []).append(i)
+    out: dict[int, pa.Table] = {}
+    for rel, items in by_file.items():
+        out.update(_read_file_part(files, rel, items, plan, columns))
+    return out
+
+
 def mask_lightcurve(rows: pa.Table, plan: Plan, i: int, value: str, error: str | None) -> Piece:
     """One light curve's cadences after the quality mask, NaN removal and normalisation.
 
@@ -159,7 +177,7 @@ def mask_lightcurve(rows: pa.Table, plan: Plan, i: int, value: str, error: str |
     time = rows.column("time").to_numpy()
     quality = rows.column("quality").to_numpy()
     flux = rows.column(value).to_numpy(zero_copy_only=False)  # an absent column (all NULL) reads as NaN
-    keep = ~np.isnan(time) & ((quality & plan.bitmasks[i]) == 0)
+    keep = cadence_mask(time, quality, plan.bitmasks[i])
     if opts.normalize and np.isnan(plan.norms[i]) and not plan.all_nan[i]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN light curve: NaN, as lightkurve

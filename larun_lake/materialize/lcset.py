@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..catalog import Catalog
+from ..kinds import id_prefix, missions
 from .frame import Batch, Engine
 from .lightkurve_meta import lightkurve_meta, make_lightcurve, quiet_lightkurve, unit_label
 from .options import MaterializeOptions
@@ -139,6 +140,18 @@ class LightCurveSet:
     def __repr__(self) -> str:
         return f"<LightCurveSet of {self._plan.n} light curves {self.options.as_dict()}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: one row per light curve (no cadence is read), then the count and the options."""
+        from ..notebook import html_table
+
+        n = self._plan.n
+        size = f"{n:,} light {'curve' if n == 1 else 'curves'}"
+        if self.options.stitch:
+            size += f" in {len(self):,} stitched series"
+        chosen = {k: v for k, v in self.options.as_dict().items() if v not in (None, False, ())}
+        size += "; " + ", ".join(f"{k}={v}" for k, v in chosen.items())
+        return html_table(self.members, title="LightCurveSet", size=size, view=member_cells, columns=MEMBER_CELLS)
+
     # -- reading -------------------------------------------------------------------------------
     def _batches(self, engine: BatchSource | None = None) -> Iterator[Batch]:
         engine = engine or Engine(self._plan, threads=self.threads, memory_limit=self.memory_limit)
@@ -213,6 +226,19 @@ class LightCurveSet:
         output's stem). `path` is a local path or an object URL (s3://bucket/sets/name.parquet);
         with the lake's executor set to Dask (or another executor), Parquet is read by its tasks."""
         return write_set(self, path, format=format, overwrite=overwrite, name=name, runner=self.runner)
+
+
+MEMBER_CELLS = ("lc_id", "mission", "author", "target", "period", "exptime_s", "cadences")
+
+
+def member_cells(row: dict[str, Any]) -> dict[str, Any]:
+    """A set member as its notebook row: the target as users name it, the cadences stored."""
+    mission, target_id = row["mission"], row["target_id"]
+    if target_id is not None and mission in missions():
+        target = f"{id_prefix(mission)} {target_id}"
+    else:
+        target = row.get("target_name")
+    return {**row, "target": target, "cadences": row["row_count"]}
 
 
 def assemble_pandas(plan: Plan, batches: Iterable[Batch]) -> pd.DataFrame:

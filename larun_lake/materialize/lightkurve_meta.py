@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..kinds import missions, of_mission
+from .lightkurve_columns import NORMALIZED_AUTHORS
 from .options import MaterializeOptions
 
 # lightkurve spells e-/s as electron/s (io/generic.py does the same rename when it reads a file).
@@ -42,8 +43,11 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
         "FLUX_ORIGIN": options.flux_origin or first["flux_column"],
         "QUALITY_BITMASK": options.quality,
         "EXPOSURE_S": first["exptime_s"],
+        "EXPOSURE": first.get("exposure_d"),  # days of live time over the file, as the header says
+        "TIMEDEL": _timedel(first),
         "BJDREFI": first["bjdrefi"],
         "BJDREFF": first["bjdreff"],
+        "TIMESYS": "TDB",
         "RA": first["ra"],
         "DEC": first["dec"],
         "RA_OBJ": first["ra"],
@@ -61,9 +65,18 @@ def lightkurve_meta(rows: list[dict[str, Any]], options: MaterializeOptions, nor
     meta[kind.target_keyword] = target
     if kind.telescope == "TESS":
         meta.update(TESSMAG=first["tmag"], CAMERA=first["camera"], CCD=first["ccd"])
+        meta.update(CDPP0_5=first.get("cdpp_0_5h"), CDPP1_0=first.get("cdpp_1h"), CDPP2_0=first.get("cdpp_2h"))
     else:
         meta.update(KEPMAG=first["kepmag"], CHANNEL=None)
+    if first["author"] in NORMALIZED_AUTHORS:  # as lightkurve's reader says of QLP's fluxes
+        meta["NORMALIZED"] = True
     return _common_meta(meta, rows, options, norms)
+
+
+def _timedel(row: dict[str, Any]) -> float | None:
+    """The cadence spacing in days, as the file's TIMEDEL."""
+    cadence = row.get("cadence_s")
+    return cadence / 86400.0 if cadence else None
 
 
 def _common_meta(meta: dict[str, Any], rows: list[dict[str, Any]], options: MaterializeOptions,
@@ -93,6 +106,7 @@ def _observatory_meta(rows: list[dict[str, Any]], options: MaterializeOptions, n
         "FLUX_ORIGIN": options.flux_origin or first["flux_column"],
         "QUALITY_BITMASK": options.quality,
         "EXPOSURE_S": first["exptime_s"],
+        "TIMEDEL": _timedel(first),
         "BJDREFI": first["bjdrefi"],
         "BJDREFF": first["bjdreff"],
         "TIMESYS": first.get("time_scale") or "BJD_TDB",
@@ -107,8 +121,14 @@ def _observatory_meta(rows: list[dict[str, Any]], options: MaterializeOptions, n
     return _common_meta(meta, rows, options, norms)
 
 
-def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.LightCurve
-    """A TessLightCurve or KeplerLightCurve with astropy Time in btjd/bkjd and flux with units."""
+def make_lightcurve(meta: dict[str, Any], table: pa.Table | None = None, *,
+                    columns: dict[str, Any] | None = None):  # fmt: skip  # -> lightkurve.LightCurve
+    """A TessLightCurve or KeplerLightCurve with astropy Time in btjd/bkjd and flux with units.
+
+    From the long-form rows of a set (`table`), or from `columns` (see lightkurve_columns.py): time, flux
+    and flux_err as plain arrays, then every other column, units attached."""
+    if columns is None:
+        columns = {n: table.column(n).to_numpy() for n in ("time", "flux", "flux_err", "quality", "cadenceno")}
     with quiet_lightkurve():
         import astropy.units as u
         import lightkurve as lk
@@ -117,19 +137,16 @@ def make_lightcurve(meta: dict[str, Any], table: pa.Table):  # -> lightkurve.Lig
         kind = of_mission(meta["MISSION"]) if meta["MISSION"] in missions() else None
         cls = getattr(lk, kind.lightkurve_class) if kind else lk.LightCurve
         unit = u.dimensionless_unscaled if meta.get("NORMALIZED") else _flux_unit(meta["FLUX_UNIT"], kind is None)
-        values = table.column("time").to_numpy()
+        values = columns["time"]
         if kind is not None:
             time = Time(values, format=kind.time_format, scale="tdb")
         else:  # time + BJDREFI + BJDREFF is the BJD in TDB
             time = Time(values + meta["BJDREFI"], meta["BJDREFF"] or 0.0, format="jd", scale="tdb")
         return cls(
             time=time,
-            flux=table.column("flux").to_numpy() * unit,
-            flux_err=table.column("flux_err").to_numpy() * unit,
-            data={
-                "quality": table.column("quality").to_numpy(),
-                "cadenceno": table.column("cadenceno").to_numpy(),
-            },
+            flux=columns["flux"] * unit,
+            flux_err=columns["flux_err"] * unit,
+            data={n: v for n, v in columns.items() if n not in ("time", "flux", "flux_err")},
             meta=dict(meta),
         )
 

@@ -182,6 +182,7 @@ def _lightcurve(
         "segment": None,
         "exptime_s": round(spacing) if spacing else None,  # the files carry no integration time: spacing
         "cadence_s": spacing,
+        "exposure_d": None,
         "n_cadences": n,
         "n_good": int(np.count_nonzero(good)),
         "time_start": float(finite_time.min()) if finite_time.size else None,
