@@ -36,7 +36,7 @@ def forget_command(
         ),
     ] = None,
     run: Annotated[
-        str | None, typer.Option(metavar="RUN_ID", help="The light curves a run ingested (see the runs table).")
+        str | None, typer.Option(metavar="RUN", help="The light curves a run ingested (see the runs table).")
     ] = None,
     superseded: Annotated[
         bool, typer.Option("--superseded", help="Superseded versions: their rows in _history and catalog rows.")

@@ -78,6 +78,7 @@ INSERT INTO schema_columns VALUES
 ('lightcurve_versions', 'period', NULL, 'Partition key of the observing period: s0001 (sector), q02 (quarter), c04 (campaign), p02734 (proposal).'),
 ('lightcurve_versions', 'segment', NULL, 'Tag that tells apart several light curves of one period and exposure (short-cadence month, aperture, order).'),
 ('lightcurve_versions', 'exptime_s', 's', 'Nominal exposure as MAST lists it (t_exptime): TESS 20, 120, 200, 600, 1800; Kepler 60, 1800.'),
+('lightcurve_versions', 'exposure_d', 'd', 'The file header''s EXPOSURE: days of live time on target (NULL for files ingested before it was recorded).'),
 ('lightcurve_versions', 'cadence_s', 's', 'Measured spacing of the cadences (TIMEDEL x 86400).'),
 ('lightcurve_versions', 'n_cadences', NULL, 'Cadences in the file (rows in cadences).'),
 ('lightcurve_versions', 'n_good', NULL, 'Cadences with a finite flux that the default quality preset keeps.'),
